@@ -1,0 +1,657 @@
+//! The directory API: organisations, the service catalog, and the reference lists (regions,
+//! industries, service categories).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use kernel::reference::{INDUSTRIES, Named, REGIONS, SERVICE_CATEGORIES};
+use kernel::{Error, Rate};
+use platform::api_types::{DecimalText, OrgKindName};
+use platform::http::{ApiResult, Caller, page_request};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::{Example, MaybeUndefined};
+use poem_openapi::{Enum, Object, OpenApi, Tags};
+
+use crate::app::{Directory, OrgPatch, Organisation, Service, ServicePatch};
+use crate::domain::{MilestoneDef, OrgStatus, Profile, ServiceDef, ServiceStatus, Tier};
+use crate::store::{OrgFilter, ServiceFilter};
+
+#[derive(Tags)]
+enum ApiTags {
+    /// The vendor, direct teams, equity partners, subcontract partners and clients.
+    Organisations,
+    /// The services the park sells and delivers.
+    Services,
+    /// Regions, industries and service categories.
+    Reference,
+}
+
+fn example_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T08:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case", remote = "Tier")]
+pub enum TierName {
+    Registered,
+    Silver,
+    Gold,
+    Platinum,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case", remote = "OrgStatus")]
+pub enum OrgStatusName {
+    Active,
+    Suspended,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case", remote = "ServiceStatus")]
+pub enum ServiceStatusName {
+    Active,
+    Retired,
+}
+
+/// An organisation of the park.
+#[derive(Object, Debug)]
+#[oai(example)]
+pub struct OrganisationView {
+    pub id: i64,
+    pub kind: OrgKindName,
+    pub name_zh: String,
+    pub name_en: Option<String>,
+    /// Unified social credit code (统一社会信用代码).
+    pub credit_code: Option<String>,
+    /// The vendor, for direct teams and equity partners.
+    pub parent_id: Option<i64>,
+    /// The vendor's stake in an equity partner, a fraction ("0.30").
+    pub equity_stake: Option<DecimalText>,
+    /// Regions served (for a client: where it is).
+    pub regions: Vec<String>,
+    /// Industries served (for a client: its industry).
+    pub industries: Vec<String>,
+    /// Service categories offered.
+    pub categories: Vec<String>,
+    /// Maximum concurrent orders.
+    pub capacity: Option<i32>,
+    pub tier: Option<TierName>,
+    pub status: OrgStatusName,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Example for OrganisationView {
+    fn example() -> Self {
+        OrganisationView {
+            id: 5,
+            kind: OrgKindName::EquityPartner,
+            name_zh: "杭州云帆财税服务有限公司".into(),
+            name_en: Some("Hangzhou Yunfan Tax Services".into()),
+            credit_code: Some("91330106MA2H3K4L5P".into()),
+            parent_id: Some(1),
+            equity_stake: Some(DecimalText("0.30".into())),
+            regions: vec!["zhejiang".into()],
+            industries: vec!["manufacturing".into(), "software".into()],
+            categories: vec!["finance_tax".into(), "high_tech".into()],
+            capacity: Some(12),
+            tier: Some(TierName::Gold),
+            status: OrgStatusName::Active,
+            contact_name: Some("周海".into()),
+            contact_phone: Some("+86 571 8800 1234".into()),
+            contact_email: Some("contact@yunfan-tax.cn".into()),
+            created_at: example_time(),
+            updated_at: example_time(),
+        }
+    }
+}
+
+impl From<Organisation> for OrganisationView {
+    fn from(o: Organisation) -> Self {
+        let p = o.profile;
+        OrganisationView {
+            id: o.id,
+            kind: p.kind.into(),
+            name_zh: p.name_zh,
+            name_en: p.name_en,
+            credit_code: p.credit_code,
+            parent_id: p.parent_id,
+            equity_stake: p.equity_stake.map(|r| DecimalText(r.to_wire())),
+            regions: p.regions,
+            industries: p.industries,
+            categories: p.categories,
+            capacity: p.capacity,
+            tier: p.tier.map(Into::into),
+            status: p.status.into(),
+            contact_name: p.contact_name,
+            contact_phone: p.contact_phone,
+            contact_email: p.contact_email,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+platform::page_of!(OrganisationPage, OrganisationView);
+
+#[derive(Object, Debug)]
+#[oai(example, deny_unknown_fields)]
+pub struct CreateOrganisationRequest {
+    pub kind: OrgKindName,
+    pub name_zh: String,
+    pub name_en: Option<String>,
+    pub credit_code: Option<String>,
+    /// Direct teams and equity partners belong to the vendor; this defaults to it.
+    pub parent_id: Option<i64>,
+    /// Required for an equity partner: the vendor's stake, above 0 and below 0.50.
+    pub equity_stake: Option<DecimalText>,
+    #[oai(default)]
+    pub regions: Vec<String>,
+    #[oai(default)]
+    pub industries: Vec<String>,
+    #[oai(default)]
+    pub categories: Vec<String>,
+    pub capacity: Option<i32>,
+    /// Partners start as `registered` unless stated.
+    pub tier: Option<TierName>,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+}
+
+impl Example for CreateOrganisationRequest {
+    fn example() -> Self {
+        CreateOrganisationRequest {
+            kind: OrgKindName::SubcontractPartner,
+            name_zh: "苏州精工 ERP 实施服务有限公司".into(),
+            name_en: Some("Suzhou Jinggong ERP Services".into()),
+            credit_code: None,
+            parent_id: None,
+            equity_stake: None,
+            regions: vec!["jiangsu".into(), "shanghai".into()],
+            industries: vec!["manufacturing".into()],
+            categories: vec!["erp".into()],
+            capacity: Some(6),
+            tier: None,
+            contact_name: Some("钱伟".into()),
+            contact_phone: None,
+            contact_email: Some("bd@jinggong-erp.cn".into()),
+        }
+    }
+}
+
+fn rate(field: &str, text: &str) -> Result<Rate, Error> {
+    Rate::parse(text).map_err(|e| Error::invalid(field, e.to_string()))
+}
+
+fn maybe<T>(m: MaybeUndefined<T>) -> Option<Option<T>> {
+    match m {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+impl TryFrom<CreateOrganisationRequest> for Profile {
+    type Error = Error;
+
+    fn try_from(b: CreateOrganisationRequest) -> Result<Self, Error> {
+        Ok(Profile {
+            kind: b.kind.into(),
+            name_zh: b.name_zh,
+            name_en: b.name_en,
+            credit_code: b.credit_code,
+            parent_id: b.parent_id,
+            equity_stake: b.equity_stake.as_ref().map(|s| rate("equity_stake", s.as_str())).transpose()?,
+            regions: b.regions,
+            industries: b.industries,
+            categories: b.categories,
+            capacity: b.capacity,
+            tier: b.tier.map(Into::into),
+            status: OrgStatus::Active,
+            contact_name: b.contact_name,
+            contact_phone: b.contact_phone,
+            contact_email: b.contact_email,
+        })
+    }
+}
+
+/// Changes to an organisation: absent fields stay, `null` clears. Kind and parent never change.
+#[derive(Object, Debug)]
+#[oai(example, deny_unknown_fields)]
+pub struct UpdateOrganisationRequest {
+    pub name_zh: Option<String>,
+    pub name_en: MaybeUndefined<String>,
+    pub credit_code: MaybeUndefined<String>,
+    pub equity_stake: MaybeUndefined<DecimalText>,
+    pub regions: Option<Vec<String>>,
+    pub industries: Option<Vec<String>>,
+    pub categories: Option<Vec<String>>,
+    pub capacity: MaybeUndefined<i32>,
+    pub tier: Option<TierName>,
+    /// `suspended` stops its users from signing in.
+    pub status: Option<OrgStatusName>,
+    pub contact_name: MaybeUndefined<String>,
+    pub contact_phone: MaybeUndefined<String>,
+    pub contact_email: MaybeUndefined<String>,
+}
+
+impl Example for UpdateOrganisationRequest {
+    fn example() -> Self {
+        UpdateOrganisationRequest {
+            name_zh: None,
+            name_en: MaybeUndefined::Undefined,
+            credit_code: MaybeUndefined::Undefined,
+            equity_stake: MaybeUndefined::Undefined,
+            regions: Some(vec!["jiangsu".into(), "shanghai".into(), "zhejiang".into()]),
+            industries: None,
+            categories: None,
+            capacity: MaybeUndefined::Value(8),
+            tier: None,
+            status: None,
+            contact_name: MaybeUndefined::Undefined,
+            contact_phone: MaybeUndefined::Null,
+            contact_email: MaybeUndefined::Undefined,
+        }
+    }
+}
+
+impl TryFrom<UpdateOrganisationRequest> for OrgPatch {
+    type Error = Error;
+
+    fn try_from(b: UpdateOrganisationRequest) -> Result<Self, Error> {
+        let equity_stake = match maybe(b.equity_stake) {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(s)) => Some(Some(rate("equity_stake", s.as_str())?)),
+        };
+        Ok(OrgPatch {
+            name_zh: b.name_zh,
+            name_en: maybe(b.name_en),
+            credit_code: maybe(b.credit_code),
+            equity_stake,
+            regions: b.regions,
+            industries: b.industries,
+            categories: b.categories,
+            capacity: maybe(b.capacity),
+            tier: b.tier.map(Into::into),
+            status: b.status.map(Into::into),
+            contact_name: maybe(b.contact_name),
+            contact_phone: maybe(b.contact_phone),
+            contact_email: maybe(b.contact_email),
+        })
+    }
+}
+
+/// A default delivery milestone of a service.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct MilestoneDefView {
+    /// a-z, 0-9 and '_'.
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// Due this many days after the order starts.
+    pub due_days: i32,
+}
+
+impl Example for MilestoneDefView {
+    fn example() -> Self {
+        MilestoneDefView {
+            code: "go_live".into(), name_zh: "系统上线".into(), name_en: "Go-live".into(), due_days: 60
+        }
+    }
+}
+
+impl From<MilestoneDef> for MilestoneDefView {
+    fn from(m: MilestoneDef) -> Self {
+        MilestoneDefView { code: m.code, name_zh: m.name_zh, name_en: m.name_en, due_days: m.due_days }
+    }
+}
+
+impl From<MilestoneDefView> for MilestoneDef {
+    fn from(m: MilestoneDefView) -> Self {
+        MilestoneDef { code: m.code, name_zh: m.name_zh, name_en: m.name_en, due_days: m.due_days }
+    }
+}
+
+/// A service of the catalog.
+#[derive(Object, Debug)]
+#[oai(example)]
+pub struct ServiceView {
+    pub id: i64,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: String,
+    pub description: Option<String>,
+    /// Certification codes an implementer must hold (valid) to deliver it.
+    pub required_certifications: Vec<String>,
+    /// The default delivery milestones (SOP) of its orders.
+    pub milestones: Vec<MilestoneDefView>,
+    pub agreement_template: Option<String>,
+    pub status: ServiceStatusName,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Example for ServiceView {
+    fn example() -> Self {
+        ServiceView {
+            id: 3,
+            code: "ERP-IMPL".into(),
+            name_zh: "ERP 系统实施".into(),
+            name_en: "ERP implementation".into(),
+            category: "erp".into(),
+            description: Some("从需求调研到上线验收的全流程 ERP 实施。".into()),
+            required_certifications: vec!["ERP-L2".into()],
+            milestones: vec![MilestoneDefView::example()],
+            agreement_template: Some("STANDARD".into()),
+            status: ServiceStatusName::Active,
+            created_at: example_time(),
+            updated_at: example_time(),
+        }
+    }
+}
+
+impl From<Service> for ServiceView {
+    fn from(s: Service) -> Self {
+        let d = s.def;
+        ServiceView {
+            id: s.id,
+            code: d.code,
+            name_zh: d.name_zh,
+            name_en: d.name_en,
+            category: d.category,
+            description: d.description,
+            required_certifications: d.required_certifications,
+            milestones: d.milestones.into_iter().map(Into::into).collect(),
+            agreement_template: d.agreement_template,
+            status: d.status.into(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+platform::page_of!(ServicePage, ServiceView);
+
+#[derive(Object, Debug)]
+#[oai(example, deny_unknown_fields)]
+pub struct CreateServiceRequest {
+    /// A-Z, 0-9, '-' and '_'.
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub category: String,
+    pub description: Option<String>,
+    #[oai(default)]
+    pub required_certifications: Vec<String>,
+    pub milestones: Vec<MilestoneDefView>,
+    pub agreement_template: Option<String>,
+}
+
+impl Example for CreateServiceRequest {
+    fn example() -> Self {
+        CreateServiceRequest {
+            code: "ERP-IMPL".into(),
+            name_zh: "ERP 系统实施".into(),
+            name_en: "ERP implementation".into(),
+            category: "erp".into(),
+            description: None,
+            required_certifications: vec!["ERP-L2".into()],
+            milestones: vec![
+                MilestoneDefView {
+                    code: "kickoff".into(),
+                    name_zh: "项目启动".into(),
+                    name_en: "Kick-off".into(),
+                    due_days: 7,
+                },
+                MilestoneDefView::example(),
+            ],
+            agreement_template: None,
+        }
+    }
+}
+
+#[derive(Object, Debug)]
+#[oai(example, deny_unknown_fields)]
+pub struct UpdateServiceRequest {
+    pub name_zh: Option<String>,
+    pub name_en: Option<String>,
+    pub category: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub required_certifications: Option<Vec<String>>,
+    pub milestones: Option<Vec<MilestoneDefView>>,
+    pub agreement_template: MaybeUndefined<String>,
+    /// `retired`: no longer sold; existing orders continue.
+    pub status: Option<ServiceStatusName>,
+}
+
+impl Example for UpdateServiceRequest {
+    fn example() -> Self {
+        UpdateServiceRequest {
+            name_zh: None,
+            name_en: None,
+            category: None,
+            description: MaybeUndefined::Undefined,
+            required_certifications: Some(vec!["ERP-L2".into(), "PMP".into()]),
+            milestones: None,
+            agreement_template: MaybeUndefined::Undefined,
+            status: None,
+        }
+    }
+}
+
+/// A code with its names.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct NamedView {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+impl Example for NamedView {
+    fn example() -> Self {
+        NamedView { code: "zhejiang".into(), name_zh: "浙江省".into(), name_en: "Zhejiang".into() }
+    }
+}
+
+/// The reference lists.
+#[derive(Object, Debug)]
+#[oai(example)]
+pub struct ReferenceView {
+    pub regions: Vec<NamedView>,
+    pub industries: Vec<NamedView>,
+    pub service_categories: Vec<NamedView>,
+}
+
+impl Example for ReferenceView {
+    fn example() -> Self {
+        ReferenceView { regions: vec![NamedView::example()], industries: vec![], service_categories: vec![] }
+    }
+}
+
+fn named(list: &[Named]) -> Vec<NamedView> {
+    list.iter()
+        .map(|n| NamedView { code: n.code.into(), name_zh: n.name_zh.into(), name_en: n.name_en.into() })
+        .collect()
+}
+
+pub struct DirectoryApi {
+    pub directory: Arc<Directory>,
+}
+
+#[OpenApi(prefix_path = "/api/v1")]
+impl DirectoryApi {
+    /// List organisations
+    ///
+    /// The platform admin, vendor ops and vendor finance see every organisation; everyone else
+    /// sees their own.
+    #[oai(path = "/organisations", method = "get", operation_id = "listOrganisations", tag = "ApiTags::Organisations")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list_orgs(
+        &self,
+        auth: Caller,
+        kind: Query<Option<OrgKindName>>,
+        status: Query<Option<OrgStatusName>>,
+        /// A region served.
+        region: Query<Option<String>>,
+        /// A service category offered.
+        category: Query<Option<String>>,
+        /// Part of the Chinese or English name.
+        q: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<OrganisationPage>> {
+        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let filter = OrgFilter {
+            kind: kind.0.map(Into::into),
+            status: status.0.map(|s| OrgStatus::from(s).as_str().to_owned()),
+            region: region.0,
+            category: category.0,
+            query: q.0,
+        };
+        let orgs = self.directory.list_orgs(&auth.0, &filter, &page).await?;
+        Ok(Json(OrganisationPage::from_page(orgs, OrganisationView::from)))
+    }
+
+    /// Create an organisation
+    ///
+    /// The rules of each kind apply: an equity partner needs the vendor's stake (above 0, below
+    /// 50%); a subcontract partner names the categories it offers and its capacity; a client
+    /// has one region and one industry.
+    #[oai(
+        path = "/organisations",
+        method = "post",
+        operation_id = "createOrganisation",
+        tag = "ApiTags::Organisations"
+    )]
+    async fn create_org(
+        &self,
+        auth: Caller,
+        body: Json<CreateOrganisationRequest>,
+    ) -> ApiResult<Json<OrganisationView>> {
+        let profile = Profile::try_from(body.0)?;
+        Ok(Json(self.directory.create_org(&auth.0, profile).await?.into()))
+    }
+
+    /// Read an organisation
+    #[oai(
+        path = "/organisations/:id",
+        method = "get",
+        operation_id = "getOrganisation",
+        tag = "ApiTags::Organisations"
+    )]
+    async fn get_org(&self, auth: Caller, id: Path<i64>) -> ApiResult<Json<OrganisationView>> {
+        Ok(Json(self.directory.get_org(&auth.0, id.0).await?.into()))
+    }
+
+    /// Update an organisation
+    ///
+    /// Suspending an organisation stops its users from signing in. Every change is audited
+    /// with the profile before and after.
+    #[oai(
+        path = "/organisations/:id",
+        method = "patch",
+        operation_id = "updateOrganisation",
+        tag = "ApiTags::Organisations"
+    )]
+    async fn update_org(
+        &self,
+        auth: Caller,
+        id: Path<i64>,
+        body: Json<UpdateOrganisationRequest>,
+    ) -> ApiResult<Json<OrganisationView>> {
+        let patch = OrgPatch::try_from(body.0)?;
+        Ok(Json(self.directory.update_org(&auth.0, id.0, patch).await?.into()))
+    }
+
+    /// List services
+    #[oai(path = "/services", method = "get", operation_id = "listServices", tag = "ApiTags::Services")]
+    async fn list_services(
+        &self,
+        auth: Caller,
+        category: Query<Option<String>>,
+        status: Query<Option<ServiceStatusName>>,
+        /// Part of the code or name.
+        q: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<ServicePage>> {
+        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let filter = ServiceFilter {
+            category: category.0,
+            status: status.0.map(|s| ServiceStatus::from(s).as_str().to_owned()),
+            query: q.0,
+        };
+        let services = self.directory.list_services(&auth.0, &filter, &page).await?;
+        Ok(Json(ServicePage::from_page(services, ServiceView::from)))
+    }
+
+    /// Create a service
+    #[oai(path = "/services", method = "post", operation_id = "createService", tag = "ApiTags::Services")]
+    async fn create_service(&self, auth: Caller, body: Json<CreateServiceRequest>) -> ApiResult<Json<ServiceView>> {
+        let b = body.0;
+        let def = ServiceDef {
+            code: b.code,
+            name_zh: b.name_zh,
+            name_en: b.name_en,
+            category: b.category,
+            description: b.description,
+            required_certifications: b.required_certifications,
+            milestones: b.milestones.into_iter().map(Into::into).collect(),
+            agreement_template: b.agreement_template,
+            status: ServiceStatus::Active,
+        };
+        Ok(Json(self.directory.create_service(&auth.0, def).await?.into()))
+    }
+
+    /// Read a service
+    #[oai(path = "/services/:id", method = "get", operation_id = "getService", tag = "ApiTags::Services")]
+    async fn get_service(&self, auth: Caller, id: Path<i64>) -> ApiResult<Json<ServiceView>> {
+        Ok(Json(self.directory.get_service(&auth.0, id.0).await?.into()))
+    }
+
+    /// Update a service
+    ///
+    /// Changing milestones affects orders created afterwards; existing orders keep theirs.
+    #[oai(path = "/services/:id", method = "patch", operation_id = "updateService", tag = "ApiTags::Services")]
+    async fn update_service(
+        &self,
+        auth: Caller,
+        id: Path<i64>,
+        body: Json<UpdateServiceRequest>,
+    ) -> ApiResult<Json<ServiceView>> {
+        let b = body.0;
+        let patch = ServicePatch {
+            name_zh: b.name_zh,
+            name_en: b.name_en,
+            category: b.category,
+            description: maybe(b.description),
+            required_certifications: b.required_certifications,
+            milestones: b.milestones.map(|ms| ms.into_iter().map(Into::into).collect()),
+            agreement_template: maybe(b.agreement_template),
+            status: b.status.map(Into::into),
+        };
+        Ok(Json(self.directory.update_service(&auth.0, id.0, patch).await?.into()))
+    }
+
+    /// Reference lists
+    ///
+    /// Regions (provincial-level divisions), industries and service categories with their
+    /// codes and names. Public.
+    #[oai(path = "/reference", method = "get", operation_id = "getReference", tag = "ApiTags::Reference")]
+    async fn reference(&self) -> Json<ReferenceView> {
+        Json(ReferenceView {
+            regions: named(REGIONS),
+            industries: named(INDUSTRIES),
+            service_categories: named(SERVICE_CATEGORIES),
+        })
+    }
+}

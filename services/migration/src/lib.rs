@@ -1,0 +1,18 @@
+//! One linear migration history for every area of vpark, on SQLite and PostgreSQL.
+//!
+//! Migrations only shape the schema: demo data never goes here (it is loaded by `vpark seed`
+//! through the same services a user calls). Money columns are integer fen (`BIGINT`), rates are
+//! integer basis points, timestamps are UTC.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_platform;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_platform::Migration)]
+    }
+}

@@ -1,0 +1,130 @@
+//! What a notification is, the templates that exist, and the retry schedule. Pure.
+
+use std::time::Duration;
+
+use kernel::Locale;
+use serde_json::Value;
+use strum::{EnumIter, EnumString, IntoStaticStr};
+
+/// The e-mails the park sends. Each has a subject, a plain-text and an HTML body in every
+/// locale (`templates/*.toml`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumString, IntoStaticStr, EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum Template {
+    /// A user was invited: a link to choose a password.
+    UserInvited,
+    /// A password reset was requested: a link to choose a new one.
+    PasswordReset,
+}
+
+impl Template {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// A payload with every variable the template uses, for previews and tests.
+    pub fn example_payload(self) -> Value {
+        match self {
+            Template::UserInvited => serde_json::json!({
+                "org_name": "杭州云帆财税服务有限公司",
+                "invited_by": "ops@vpark.demo",
+                "link": "http://127.0.0.1:8080/#/set-password?token=vpt_example",
+                "expires_at": "2026-11-29 10:00 UTC",
+            }),
+            Template::PasswordReset => serde_json::json!({
+                "link": "http://127.0.0.1:8080/#/set-password?token=vpt_example",
+                "expires_at": "2026-11-22 11:00 UTC",
+            }),
+        }
+    }
+
+    /// Payload keys that carry a secret (a one-time link): removed once the e-mail is sent.
+    pub fn secret_keys(self) -> &'static [&'static str] {
+        match self {
+            Template::UserInvited | Template::PasswordReset => &["link"],
+        }
+    }
+}
+
+/// Who receives a notification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recipient {
+    pub email: String,
+    pub name: String,
+    pub locale: Locale,
+}
+
+/// One e-mail to send.
+#[derive(Clone, Debug)]
+pub struct Notification {
+    pub template: Template,
+    pub to: Recipient,
+    /// The variables of the template.
+    pub payload: Value,
+    /// The organisation the notification concerns (for scoping the outbox view).
+    pub org_id: Option<i64>,
+    /// Producers that may run twice for one event (a retried request, a sweep on two replicas)
+    /// set a key naming the event; a second notification with the same key is dropped.
+    pub dedupe_key: Option<String>,
+}
+
+/// Delivery states of an outbox row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumString, IntoStaticStr, EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Sending,
+    Sent,
+    Dead,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The delay before attempt `attempts + 1`, after `attempts` failed ones: `base × 2^(n-1)`,
+/// capped at `max`.
+pub fn backoff(attempts: i32, base: Duration, max: Duration) -> Duration {
+    let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
+    base.checked_mul(1u32 << exp).map_or(max, |d| d.min(max))
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AfterFailure {
+    RetryIn(Duration),
+    GiveUp,
+}
+
+pub fn after_failure(attempts: i32, max_attempts: i32, permanent: bool, base: Duration, max: Duration) -> AfterFailure {
+    if permanent || attempts >= max_attempts {
+        AfterFailure::GiveUp
+    } else {
+        AfterFailure::RetryIn(backoff(attempts, base, max))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let s = Duration::from_secs;
+        assert_eq!(backoff(1, s(30), s(3600)), s(30));
+        assert_eq!(backoff(2, s(30), s(3600)), s(60));
+        assert_eq!(backoff(4, s(30), s(3600)), s(240));
+        assert_eq!(backoff(20, s(30), s(3600)), s(3600));
+        assert_eq!(backoff(i32::MAX, s(30), s(3600)), s(3600));
+    }
+
+    #[test]
+    fn gives_up_after_the_last_attempt_or_a_permanent_error() {
+        let s = Duration::from_secs;
+        assert_eq!(after_failure(8, 8, false, s(1), s(10)), AfterFailure::GiveUp);
+        assert_eq!(after_failure(1, 8, true, s(1), s(10)), AfterFailure::GiveUp);
+        assert_eq!(after_failure(1, 8, false, s(1), s(10)), AfterFailure::RetryIn(s(1)));
+    }
+}

@@ -1,0 +1,211 @@
+//! The database handle.
+//!
+//! SQLite allows one writer at a time. A write transaction that starts `DEFERRED`, reads, and
+//! then writes fails at once with `SQLITE_BUSY` when another connection wrote in between — the
+//! busy timeout does not help. So on SQLite every write transaction starts `IMMEDIATE`, and all
+//! of them go through a writer pool of exactly one connection: writers wait in the pool's fair
+//! queue rather than in SQLite's sleeping busy handler. Reads use a separate read-only pool (WAL
+//! lets them run beside the writer). On PostgreSQL both are the same pool.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
+    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+/// How to connect. `url` is `sqlite://path?mode=rwc` or `postgres://…`.
+#[derive(Clone, Debug)]
+pub struct DbConfig {
+    pub url: String,
+    /// Pool size on PostgreSQL, and the number of reader connections on SQLite.
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    /// How long SQLite waits for a lock held by another process before failing.
+    pub busy_timeout: Duration,
+}
+
+impl DbConfig {
+    pub fn new(url: impl Into<String>) -> Self {
+        DbConfig {
+            url: url.into(),
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    read: DatabaseConnection,
+    write: DatabaseConnection,
+    backend: DbBackend,
+}
+
+impl Db {
+    pub async fn connect(config: &DbConfig) -> Result<Db, DbErr> {
+        if config.url.starts_with("sqlite:") {
+            let write = Database::connect(sqlite_options(config, 1, false)).await?;
+            // Make sure the file exists in WAL mode before readers open it read-only.
+            write.execute_unprepared("SELECT 1").await?;
+            let read = Database::connect(sqlite_options(config, config.max_connections.max(1), true)).await?;
+            Ok(Db { read, write, backend: DbBackend::Sqlite })
+        } else if config.url.starts_with("postgres:") || config.url.starts_with("postgresql:") {
+            let mut opts = ConnectOptions::new(config.url.clone());
+            opts.max_connections(config.max_connections.max(1))
+                .min_connections(0)
+                .acquire_timeout(config.acquire_timeout)
+                .sqlx_logging(false)
+                .map_sqlx_postgres_opts(|o| o.application_name("vpark"));
+            let pool = Database::connect(opts).await?;
+            Ok(Db { read: pool.clone(), write: pool, backend: DbBackend::Postgres })
+        } else {
+            Err(DbErr::Custom(format!(
+                "unsupported database URL {:?}: use sqlite://… or postgres://…",
+                redact_url(&config.url)
+            )))
+        }
+    }
+
+    /// For queries outside a transaction.
+    pub fn read(&self) -> &DatabaseConnection {
+        &self.read
+    }
+
+    /// For migrations and other schema work.
+    pub fn write(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite). Commit or roll it back
+    /// explicitly: every caller's read-check-write belongs inside one of these.
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: (self.backend == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        self.write.begin_with_options(options).await
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend == DbBackend::Postgres
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.read.execute_unprepared("SELECT 1").await.is_ok()
+            && (self.backend != DbBackend::Sqlite || self.write.execute_unprepared("SELECT 1").await.is_ok())
+    }
+
+    pub async fn close(self) {
+        let _ = self.read.close().await;
+        if self.backend == DbBackend::Sqlite {
+            let _ = self.write.close().await;
+        }
+    }
+}
+
+fn sqlite_options(config: &DbConfig, connections: u32, read_only: bool) -> ConnectOptions {
+    let busy = config.busy_timeout;
+    let mut opts = ConnectOptions::new(config.url.clone());
+    opts.max_connections(connections)
+        .min_connections(if read_only { 0 } else { 1 })
+        .acquire_timeout(config.acquire_timeout)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(move |o| {
+            let o = o
+                .busy_timeout(busy)
+                .foreign_keys(true)
+                .synchronous(SqliteSynchronous::Normal)
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-16000");
+            if read_only { o.read_only(true) } else { o.create_if_missing(true).journal_mode(SqliteJournalMode::Wal) }
+        });
+    opts
+}
+
+/// A URL with its password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// True when the error is a unique-constraint violation (recognised portably).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// True when the error is a foreign-key violation.
+pub fn is_foreign_key_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
+}
+
+/// True when the database could not be reached (as opposed to a query that failed).
+pub fn is_connection_error(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            use sea_orm::sqlx::Error as E;
+            matches!(&**e, E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed)
+        }
+        _ => false,
+    }
+}
+
+/// Maps a database error to the error vocabulary: unavailability is 503, the rest is
+/// unexpected (500, cause logged). Never "not found".
+pub fn db_error(err: DbErr) -> kernel::Error {
+    if is_connection_error(&err) {
+        kernel::Error::Unavailable("the database is not reachable".into())
+    } else {
+        kernel::Error::Unexpected(anyhow::Error::new(err))
+    }
+}
+
+/// A raw statement written with PostgreSQL placeholders (`$1`, `$2`, …), made portable: SQLite
+/// gets `?1`, `?2`, … (numbered, so a placeholder may repeat). Keep `$` out of string literals.
+pub fn sql<I>(backend: DbBackend, text: &str, values: I) -> sea_orm::Statement
+where
+    I: IntoIterator<Item = sea_orm::Value>,
+{
+    let text = match backend {
+        DbBackend::Sqlite => text.replace('$', "?"),
+        _ => text.to_owned(),
+    };
+    sea_orm::Statement::from_sql_and_values(backend, text, values)
+}
+
+/// `FOR UPDATE SKIP LOCKED` where the database has it (PostgreSQL). On SQLite the surrounding
+/// `IMMEDIATE` transaction already excludes other writers.
+pub fn skip_locked(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://vpark.db"), "sqlite://vpark.db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,217 @@
+//! The edge of every API: the one error shape, the one mapping from outcomes to statuses, the
+//! bearer-token security scheme and pagination parameters.
+//!
+//! Every 4xx/5xx body is a `Problem` — `{"code","message","details","request_id"}` — whether it
+//! comes from a service outcome (mapped here), from the framework (bad JSON, wrong types,
+//! unknown routes: mapped by the server's edge middleware with `problem_response`), or from a
+//! panic. Unexpected errors are logged once with their cause and answered with an opaque 500.
+
+use std::sync::Arc;
+
+use kernel::{Error, PageRequest};
+use poem::{IntoResponse, Request};
+use poem_openapi::auth::Bearer;
+use poem_openapi::payload::Json;
+use poem_openapi::types::{Any, Example};
+use poem_openapi::{ApiResponse, Object, SecurityScheme};
+
+use crate::access::Principal;
+
+tokio::task_local! {
+    /// The id of the request being served, set by the server's edge middleware.
+    pub static REQUEST_ID: String;
+}
+
+/// The id of the request this task serves, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// The body of every error response.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct Problem {
+    /// A stable machine-readable code (`not_found`, `forbidden`, `illegal_transition`, …).
+    pub code: String,
+    /// What went wrong, for a human.
+    pub message: String,
+    /// Structured facts about the error (the offending field, the current state), if any.
+    #[oai(skip_serializing_if_is_none)]
+    pub details: Option<Any<serde_json::Value>>,
+    /// The request id; quote it when reporting a problem. Also in the `x-request-id` header.
+    pub request_id: String,
+}
+
+impl Example for Problem {
+    fn example() -> Self {
+        Problem {
+            code: "invalid_field".into(),
+            message: "email: is not a valid e-mail address".into(),
+            details: Some(Any(serde_json::json!({"field": "email", "reason": "is not a valid e-mail address"}))),
+            request_id: "7f3a9c2e4b1d8a60".into(),
+        }
+    }
+}
+
+impl Problem {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            code: code.into(),
+            message: message.into(),
+            details: None,
+            request_id: current_request_id().unwrap_or_default(),
+        }
+    }
+}
+
+/// Every error an operation can answer. Declared on every operation, so the spec lists them.
+#[derive(ApiResponse, Debug)]
+pub enum ApiError {
+    /// The request is malformed: bad JSON, a wrong type, an unknown enum value, a bad parameter
+    /// or pagination cursor.
+    #[oai(status = 400)]
+    BadRequest(Json<Problem>),
+    /// No valid bearer token: log in with `POST /api/v1/auth/login`.
+    #[oai(status = 401)]
+    Unauthorized(Json<Problem>),
+    /// Your role may not do this. The message says what was refused.
+    #[oai(status = 403)]
+    Forbidden(Json<Problem>),
+    /// No such record, or not one you may see.
+    #[oai(status = 404)]
+    NotFound(Json<Problem>),
+    /// The request conflicts with the current state (duplicate, illegal transition).
+    #[oai(status = 409)]
+    Conflict(Json<Problem>),
+    /// The request body is too large.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<Problem>),
+    /// The request is well-formed but breaks a rule; `details` names the field.
+    #[oai(status = 422)]
+    Unprocessable(Json<Problem>),
+    /// Too many attempts; retry after the time given in `Retry-After`.
+    #[oai(status = 429)]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] String),
+    /// Something went wrong on our side; the request id helps us find it.
+    #[oai(status = 500)]
+    Internal(Json<Problem>),
+    /// A dependency (the database) is unavailable; retry later.
+    #[oai(status = 503)]
+    Unavailable(Json<Problem>),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        let code = err.code();
+        match err {
+            Error::BadRequest { message, .. } => ApiError::BadRequest(Json(Problem::new(code, message))),
+            Error::Unauthenticated { message } => ApiError::Unauthorized(Json(Problem::new(code, message))),
+            Error::Forbidden { message } => ApiError::Forbidden(Json(Problem::new(code, message))),
+            e @ Error::NotFound { .. } => ApiError::NotFound(Json(Problem::new(code, e.to_string()))),
+            Error::Conflict { message, details, .. } => {
+                ApiError::Conflict(Json(Problem { details: details.map(Any), ..Problem::new(code, message) }))
+            }
+            Error::Unprocessable { message, details, .. } => {
+                ApiError::Unprocessable(Json(Problem { details: details.map(Any), ..Problem::new(code, message) }))
+            }
+            Error::TooManyRequests { message, retry_after_s } => ApiError::TooManyRequests(
+                Json(Problem {
+                    details: Some(Any(serde_json::json!({ "retry_after_s": retry_after_s }))),
+                    ..Problem::new(code, message)
+                }),
+                retry_after_s.to_string(),
+            ),
+            Error::Unavailable(message) => {
+                tracing::warn!(%message, "dependency unavailable");
+                ApiError::Unavailable(Json(Problem::new(code, message)))
+            }
+            Error::Unexpected(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "unexpected error");
+                ApiError::Internal(Json(Problem::new(
+                    code,
+                    "an unexpected error occurred; it has been logged with the request id",
+                )))
+            }
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        crate::db::db_error(err).into()
+    }
+}
+
+impl From<crate::error::AppError> for ApiError {
+    fn from(err: crate::error::AppError) -> Self {
+        err.0.into()
+    }
+}
+
+/// A framework-level problem (raised outside any operation) as a response.
+pub fn problem_response(status: poem::http::StatusCode, code: &str, message: impl Into<String>) -> poem::Response {
+    let problem = Problem::new(code, message);
+    let body = serde_json::json!({
+        "code": problem.code,
+        "message": problem.message,
+        "request_id": problem.request_id,
+    });
+    poem::Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string())
+}
+
+/// Resolves a bearer token to the caller. Implemented by `identity`.
+#[async_trait::async_trait]
+pub trait Authenticate: Send + Sync + 'static {
+    async fn authenticate(&self, token: &str) -> Result<Principal, Error>;
+}
+
+/// The authenticated caller of an operation. An operation that takes a `Caller` cannot run
+/// without a valid, unexpired, unrevoked bearer token.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "opaque token from POST /api/v1/auth/login", checker = "check_bearer")]
+pub struct Caller(pub Principal);
+
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
+    let result = match req.data::<Arc<dyn Authenticate>>() {
+        Some(auth) => auth.authenticate(&bearer.token).await,
+        None => Err(Error::unexpected("no authenticator is installed")),
+    };
+    result.map_err(|e| poem::Error::from_response(ApiError::from(e).into_response()))
+}
+
+/// Parses the `limit` and `cursor` query parameters of a list operation.
+pub fn page_request(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    PageRequest::parse(limit, cursor).map_err(ApiError::from)
+}
+
+/// Declares the response object of a list: `{ "items": [...], "next_cursor": "…" | null }`.
+#[macro_export]
+macro_rules! page_of {
+    ($name:ident, $item:ty) => {
+        #[derive(poem_openapi::Object, Debug)]
+        #[oai(example)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// Pass as `cursor` to get the next page; absent on the last page.
+            pub next_cursor: Option<String>,
+        }
+
+        impl poem_openapi::types::Example for $name {
+            fn example() -> Self {
+                $name {
+                    items: vec![<$item as poem_openapi::types::Example>::example()],
+                    next_cursor: Some(kernel::Cursor::after_id(42).encode()),
+                }
+            }
+        }
+
+        impl $name {
+            pub fn from_page<T>(page: kernel::Page<T>, f: impl FnMut(T) -> $item) -> Self {
+                let next_cursor = page.next.as_ref().map(kernel::Cursor::encode);
+                $name { items: page.items.into_iter().map(f).collect(), next_cursor }
+            }
+        }
+    };
+}

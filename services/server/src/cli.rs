@@ -1,0 +1,372 @@
+//! The `vpark` command line.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use identity::app::{InitialPassword, NewUser};
+use kernel::{Email, Locale, Password, Role, SystemClock};
+use tracing::{info, warn};
+
+use crate::config::Settings;
+use crate::park::{self, Park};
+use crate::seed;
+
+/// vpark — the virtual industrial park (虚拟产业园) for enterprise services.
+///
+/// With no configuration, vpark keeps its data in ./var/vpark.db (SQLite), writes e-mails as
+/// files into ./var/mail and serves on http://127.0.0.1:8080. Set DATABASE_URL=postgres://… to
+/// run on PostgreSQL. Every setting can come from a TOML file (--config) or an environment
+/// variable VPARK__SECTION__KEY; see the README.
+#[derive(Parser, Debug)]
+#[command(name = "vpark", version, about, long_about)]
+pub struct Cli {
+    /// A TOML configuration file (also: VPARK_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the park: migrate, load the demo park into an empty database, serve API, docs and
+    /// console until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Load the demo park into an empty database (does nothing if the park has data).
+    Seed,
+    /// Start a real park: create the vendor organisation and its first platform admin (password
+    /// read from standard input, or prompted for). Only on a database without a vendor.
+    Init {
+        /// The vendor's Chinese name.
+        #[arg(long)]
+        vendor: String,
+        /// The vendor's English name.
+        #[arg(long)]
+        vendor_en: Option<String>,
+        /// Regions the vendor serves, e.g. --region zhejiang (repeat for several).
+        #[arg(long = "region", required = true)]
+        regions: Vec<String>,
+        #[arg(long)]
+        admin_email: String,
+        #[arg(long)]
+        admin_name: String,
+    },
+    /// Print the OpenAPI specification (JSON) of this build.
+    ExportOpenapi {
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Manage user accounts from the machine (as the operator, audited as `system:cli`).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on, e.g. 0.0.0.0:8080 (overrides server.listen).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Do not load the demo park, even into an empty database.
+    #[arg(long)]
+    no_seed: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Create a user with a password read from standard input (or prompted for).
+    Add {
+        #[arg(long)]
+        email: String,
+        /// The id of the user's organisation.
+        #[arg(long, value_name = "ORG_ID")]
+        org: i64,
+        /// The display name.
+        #[arg(long)]
+        name: String,
+        /// A role (repeat for several), e.g. --role vendor_ops.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// zh-CN or en.
+        #[arg(long, default_value = "zh-CN")]
+        locale: String,
+        /// Send an invitation e-mail instead of setting a password.
+        #[arg(long)]
+        invite: bool,
+    },
+    /// Set a user's password (read from standard input, or prompted for); ends their sessions.
+    Passwd {
+        #[arg(long)]
+        email: String,
+    },
+    /// Replace a user's roles.
+    Roles {
+        #[arg(long)]
+        email: String,
+        /// A role (repeat for several).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    crate::telemetry::init(&settings.log);
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(listen) = args.listen {
+                settings.server.listen = listen;
+                settings.validate()?;
+            }
+            if args.no_seed {
+                settings.demo.seed_on_empty = false;
+            }
+            serve(settings).await
+        }
+        Command::Migrate => {
+            Park::open(settings, Arc::new(SystemClock)).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Seed => {
+            let park = Park::open(settings, Arc::new(SystemClock)).await?;
+            match seed::seed_demo(&park).await? {
+                Some(r) => println!(
+                    "demo park loaded: {} organisations, {} users, {} certifications, {} services, {} credentials in {} ms",
+                    r.organisations, r.users, r.certifications, r.services, r.credentials, r.millis
+                ),
+                None => println!("the park already has data; the demo park is only loaded into an empty database"),
+            }
+            Ok(())
+        }
+        Command::Init { vendor, vendor_en, regions, admin_email, admin_name } => {
+            let park = Park::open(settings, Arc::new(SystemClock)).await?;
+            if park.directory.vendor().await.map_err(|e| anyhow::anyhow!("{}", e.0))?.is_some() {
+                anyhow::bail!("this park already has its vendor; use `vpark user add` for more users");
+            }
+            let email = Email::parse(&admin_email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let password = read_password()?;
+            let profile = directory::domain::Profile {
+                kind: kernel::OrgKind::Vendor,
+                name_zh: vendor,
+                name_en: vendor_en,
+                credit_code: None,
+                parent_id: None,
+                equity_stake: None,
+                regions,
+                industries: Vec::new(),
+                categories: Vec::new(),
+                capacity: None,
+                tier: None,
+                status: directory::domain::OrgStatus::Active,
+                contact_name: None,
+                contact_phone: None,
+                contact_email: None,
+            };
+            let org = park.directory.create_org_system("cli", profile).await.map_err(|e| anyhow::anyhow!("{}", e.0))?;
+            let new = NewUser {
+                org_id: Some(org.id),
+                email,
+                display_name: admin_name,
+                phone: None,
+                locale: Locale::ZhCn,
+                roles: vec![Role::PlatformAdmin],
+                password: InitialPassword::Plain(password),
+            };
+            let d =
+                park.identity.create_user_system("cli", org.id, new).await.map_err(|e| anyhow::anyhow!("{}", e.0))?;
+            println!(
+                "the park is ready: vendor {} (organisation {}), platform admin {}",
+                org.profile.name_zh, org.id, d.user.email
+            );
+            park.db.clone().close().await;
+            Ok(())
+        }
+        Command::ExportOpenapi { out } => {
+            let spec = export_openapi().await?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, spec).with_context(|| format!("cannot write {}", path.display()))?
+                }
+                None => println!("{spec}"),
+            }
+            Ok(())
+        }
+        Command::User(cmd) => user(settings, cmd).await,
+    }
+}
+
+/// The spec of this build, from a throwaway park (no configuration, no data).
+pub async fn export_openapi() -> anyhow::Result<String> {
+    let dir = std::env::temp_dir().join(format!("vpark-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut settings = Settings::default();
+    settings.database.url = format!("sqlite://{}?mode=rwc", dir.join("spec.db").display());
+    let park = Park::open(settings, Arc::new(SystemClock)).await?;
+    let spec = park.spec_json();
+    park.db.clone().close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(spec)
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let started = Instant::now();
+    info!(settings = ?settings, "starting vpark");
+    let park = Park::open(settings, Arc::new(SystemClock)).await?;
+    if park.settings.demo.seed_on_empty
+        && let Some(r) = seed::seed_demo(&park).await?
+    {
+        info!(
+            organisations = r.organisations,
+            users = r.users,
+            millis = r.millis,
+            "demo park loaded into the empty database"
+        );
+    }
+    if park.has_demo_accounts().await {
+        warn!(
+            "demo accounts (*{}, password `{}`) exist: never expose this park publicly",
+            seed::DEMO_DOMAIN,
+            seed::DEMO_PASSWORD
+        );
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = if park.settings.mail.worker {
+        let outbox = park.outbox()?;
+        let mut rx = stop_rx.clone();
+        Some(tokio::spawn(async move {
+            outbox
+                .run(async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                })
+                .await;
+        }))
+    } else {
+        None
+    };
+    let acceptor = park::bind(park.settings.server.listen.clone()).await?;
+    let url = park.settings.public_url();
+    info!(
+        ready_ms = started.elapsed().as_millis() as u64,
+        "vpark is ready: {url}/ (API docs: {url}/docs, spec: {url}/openapi.json)"
+    );
+    let shutdown = async move {
+        shutdown_signal().await;
+        info!("shutting down: finishing requests in flight");
+        let _ = stop_tx.send(true);
+    };
+    park::serve(&park, acceptor, shutdown).await?;
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    park.db.clone().close().await;
+    info!("vpark stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+fn parse_roles(names: &[String]) -> anyhow::Result<Vec<Role>> {
+    names.iter().map(|n| n.parse::<Role>().map_err(|_| anyhow::anyhow!("unknown role {n:?}"))).collect()
+}
+
+fn read_password() -> anyhow::Result<Password> {
+    let text = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("New password: ")?;
+        let second = rpassword::prompt_password("Repeat it: ")?;
+        if first != second {
+            anyhow::bail!("the passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    Password::new_chosen(&text).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
+    let park = Park::open(settings, Arc::new(SystemClock)).await?;
+    match cmd {
+        UserCommand::Add { email, org, name, roles, locale, invite } => {
+            let password = if invite { InitialPassword::Invite } else { InitialPassword::Plain(read_password()?) };
+            let new = NewUser {
+                org_id: Some(org),
+                email: Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?,
+                display_name: name,
+                phone: None,
+                locale: Locale::parse(&locale).map_err(|e| anyhow::anyhow!("{e}"))?,
+                roles: parse_roles(&roles)?,
+                password,
+            };
+            let d = park.identity.create_user_system("cli", org, new).await.map_err(|e| anyhow::anyhow!("{}", e.0))?;
+            println!("created user {} ({}) in {} with roles {:?}", d.user.id, d.user.email, d.org.name_zh, d.roles);
+            if invite {
+                println!("an invitation e-mail is queued; it is sent while `vpark serve` runs");
+            }
+        }
+        UserCommand::Passwd { email } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let password = read_password()?;
+            park.identity.set_password_system(&email, password).await.map_err(|e| anyhow::anyhow!("{}", e.0))?;
+            println!("password set for {email}; their sessions have ended");
+        }
+        UserCommand::Roles { email, roles } => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let d = park
+                .identity
+                .set_roles_system(&email, &parse_roles(&roles)?)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.0))?;
+            println!("{} now has roles {:?}", d.user.email, d.roles);
+        }
+    }
+    park.db.clone().close().await;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! The `vpark` server: configuration, telemetry, the composition of every area into one HTTP
+//! endpoint, the demo park, and the command line.
+
+pub mod cli;
+pub mod config;
+pub mod edge;
+pub mod metrics;
+pub mod ops;
+pub mod park;
+pub mod seed;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use park::Park;

@@ -1,0 +1,221 @@
+//! The composition root: one `Park` holds the database, the compiled policy and every area's
+//! services, and builds the HTTP endpoint (API, docs, operations, console) from them. The same
+//! path serves production (`vpark serve`) and the tests (bound to port 0 on a fresh database).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use certification::Certifications;
+use certification::http::CertificationApi;
+use directory::Directory;
+use directory::http::DirectoryApi;
+use identity::app::{Identity, IdentityConfig};
+use identity::audit::AuditLog;
+use identity::http::{AuditApi, AuthApi, UserApi};
+use kernel::Clock;
+use migration::{Migrator, MigratorTrait};
+use notify::app::Notifications;
+use notify::http::NotificationApi;
+use notify::{Mailer, MailerConfig, Outbox, OutboxConfig, Templates};
+use platform::http::Authenticate;
+use platform::{Db, PolicyTable};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, handler};
+use poem_openapi::OpenApiService;
+
+use crate::config::Settings;
+use crate::edge::Edge;
+use crate::metrics::Metrics;
+use crate::ops::OperationsApi;
+
+pub type Apis = (AuthApi, UserApi, DirectoryApi, CertificationApi, NotificationApi, AuditApi, OperationsApi);
+
+pub struct Park {
+    pub settings: Settings,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub policy: Arc<PolicyTable>,
+    pub identity: Arc<Identity>,
+    pub directory: Arc<Directory>,
+    pub certifications: Arc<Certifications>,
+    pub notifications: Arc<Notifications>,
+    pub audit: Arc<AuditLog>,
+    pub templates: Arc<Templates>,
+    pub metrics: Arc<Metrics>,
+}
+
+const API_DESCRIPTION: &str = "\
+The API of vpark, a virtual industrial park (虚拟产业园) for enterprise services: the vendor, its \
+direct teams, equity-held channel partners, subcontract partners, implementers and clients.
+
+**Try it here.** Call `POST /api/v1/auth/login` with a demo account (for example \
+`ops@vpark.demo` / `vpark-demo`), copy the `token` of the answer, press **Authorize** and paste \
+it. Every other operation then runs as that user.
+
+**Conventions.** JSON in and out; money as decimal strings (`\"40000.00\"`), rates as fractions \
+(`\"0.40\"`); lists are paged with `limit` (1–200, default 50) and the `cursor` of the previous \
+page's `next_cursor`. Every error has the same body: `{\"code\", \"message\", \"details\", \
+\"request_id\"}` — a stable `code` to act on, a message for people, and the request id (also in \
+the `x-request-id` header). A record you may not see is `404`; an action your role may not take \
+is `403` with a message that says what was refused.";
+
+impl Park {
+    /// Connects, migrates, compiles the policy and builds the services.
+    pub async fn open(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Park> {
+        settings.prepare_sqlite_dir()?;
+        let db = Db::connect(&settings.db_config()).await.with_context(|| {
+            format!("cannot open the database {}", platform::db::redact_url(&settings.database.url))
+        })?;
+        Migrator::up(db.write(), None).await.context("database migration failed")?;
+        let model = match &settings.policy.model_file {
+            Some(p) => {
+                std::fs::read_to_string(p).with_context(|| format!("cannot read the access model {}", p.display()))?
+            }
+            None => identity::policy::EMBEDDED_MODEL.to_owned(),
+        };
+        let policy_text = match &settings.policy.policy_file {
+            Some(p) => {
+                std::fs::read_to_string(p).with_context(|| format!("cannot read the access policy {}", p.display()))?
+            }
+            None => identity::policy::EMBEDDED_POLICY.to_owned(),
+        };
+        let policy = Arc::new(identity::policy::compile(&model, &policy_text).await?);
+        let identity_config = IdentityConfig {
+            session_ttl: chrono::Duration::minutes(settings.auth.session_ttl_minutes),
+            invite_ttl: chrono::Duration::hours(settings.auth.invite_ttl_hours),
+            reset_ttl: chrono::Duration::minutes(settings.auth.reset_ttl_minutes),
+            public_url: settings.public_url(),
+        };
+        let identity = Arc::new(
+            Identity::new(db.clone(), policy.clone(), clock.clone(), identity_config)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.0))?,
+        );
+        let directory = Arc::new(Directory::new(db.clone(), policy.clone(), clock.clone()));
+        let certifications = Arc::new(Certifications::new(db.clone(), policy.clone(), clock.clone()));
+        let notifications = Arc::new(Notifications { db: db.clone(), policy: policy.clone(), clock: clock.clone() });
+        let audit = Arc::new(AuditLog { db: db.clone(), policy: policy.clone() });
+        let templates = Arc::new(Templates::load()?);
+        Ok(Park {
+            settings,
+            db,
+            clock,
+            policy,
+            identity,
+            directory,
+            certifications,
+            notifications,
+            audit,
+            templates,
+            metrics: Metrics::new(),
+        })
+    }
+
+    /// The OpenAPI service: every operation of the park.
+    pub fn api(&self) -> OpenApiService<Apis, ()> {
+        let apis = (
+            AuthApi { identity: self.identity.clone() },
+            UserApi { identity: self.identity.clone() },
+            DirectoryApi { directory: self.directory.clone() },
+            CertificationApi { certifications: self.certifications.clone() },
+            NotificationApi { app: self.notifications.clone() },
+            AuditApi { audit: self.audit.clone() },
+            OperationsApi { db: self.db.clone(), metrics: self.metrics.clone() },
+        );
+        OpenApiService::new(apis, "vpark", env!("CARGO_PKG_VERSION"))
+            .description(API_DESCRIPTION)
+            .license("Apache-2.0")
+            .server("/")
+    }
+
+    /// The spec as JSON, as exported to `openapi/`.
+    pub fn spec_json(&self) -> String {
+        self.api().spec()
+    }
+
+    /// The whole HTTP endpoint: API, docs, spec, operations, console.
+    pub fn endpoint(&self) -> impl Endpoint + 'static {
+        let api = self.api();
+        let docs = api.swagger_ui();
+        let spec = api.spec_endpoint();
+        let api = Arc::new(api.into_endpoint());
+        let authenticator: Arc<dyn Authenticate> = self.identity.clone();
+        Route::new()
+            .nest_no_strip("/api", api.clone())
+            .at("/healthz", api.clone())
+            .at("/readyz", api.clone())
+            .at("/metrics", api)
+            .at("/openapi.json", spec)
+            .nest("/docs", docs)
+            .at("/", landing)
+            .data(authenticator)
+            .with(Edge { metrics: self.metrics.clone(), body_limit: self.settings.server.body_limit_bytes })
+    }
+
+    /// The e-mail outbox worker of this park.
+    pub fn outbox(&self) -> anyhow::Result<Outbox> {
+        let m = &self.settings.mail;
+        let mailer = Mailer::from_config(&MailerConfig {
+            smtp_url: m.smtp_url.clone(),
+            dir: m.dir.clone(),
+            from: m.from.clone(),
+            timeout: Duration::from_millis(m.timeout_ms),
+        })?;
+        let config = OutboxConfig {
+            poll_interval: Duration::from_millis(m.poll_interval_ms),
+            batch_size: m.batch_size,
+            max_attempts: m.max_attempts,
+            backoff_base: Duration::from_millis(m.backoff_base_ms),
+            backoff_max: Duration::from_secs(m.backoff_max_s),
+            lease: Duration::from_secs(600),
+        };
+        Ok(Outbox::new(self.db.clone(), mailer, self.templates.clone(), self.clock.clone(), config))
+    }
+
+    /// True while accounts of the demo park exist.
+    pub async fn has_demo_accounts(&self) -> bool {
+        match kernel::Email::parse("admin@vpark.demo") {
+            Ok(e) => matches!(self.identity.user_by_email(&e).await, Ok(Some(_))),
+            Err(_) => false,
+        }
+    }
+}
+
+#[handler]
+fn landing() -> Html<&'static str> {
+    Html(LANDING)
+}
+
+const LANDING: &str = r#"<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>vpark · 虚拟产业园</title>
+<style>body{font-family:-apple-system,"PingFang SC","Microsoft YaHei",Helvetica,Arial,sans-serif;max-width:720px;margin:60px auto;padding:0 20px;color:#1f2933}
+a{color:#1f4e8c}code{background:#f0f3f7;padding:2px 6px;border-radius:4px}</style></head>
+<body><h1>vpark · 虚拟产业园</h1>
+<p>The park is running. 园区已启动。</p>
+<ul><li><a href="/docs">API documentation (interactive) · 接口文档</a></li>
+<li><a href="/openapi.json">OpenAPI specification</a></li>
+<li><a href="/healthz">Health</a> · <a href="/readyz">Readiness</a> · <a href="/metrics">Metrics</a></li></ul>
+<p>Demo accounts use the password <code>vpark-demo</code>, e.g. <code>ops@vpark.demo</code>.</p>
+</body></html>"#;
+
+/// Binds the listener and returns the acceptor (and so the actual address, for port 0).
+pub async fn bind(addr: String) -> anyhow::Result<impl Acceptor> {
+    TcpListener::bind(addr.clone()).into_acceptor().await.with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// Serves the park until `shutdown` resolves, then waits for requests in flight (at most the
+/// grace period).
+pub async fn serve(
+    park: &Park,
+    acceptor: impl Acceptor + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(park.settings.server.shutdown_grace_s);
+    poem::Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(park.endpoint(), shutdown, Some(grace))
+        .await
+        .context("the HTTP server failed")
+}

@@ -1,0 +1,273 @@
+//! Loading the demo park (`seed-data/`) through the same services the API uses.
+//!
+//! Only an empty database is seeded; a second run finds organisations and does nothing. The
+//! demo accounts share one argon2 hash of `vpark-demo`, computed once (hashing seventy passwords
+//! one by one would dominate the first start).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::Context;
+use certification::app::NewCredential;
+use certification::domain::{CertDef, CertStatus, CredentialFacts, CredentialStatus};
+use chrono::Duration;
+use directory::domain::{MilestoneDef, OrgStatus, Profile, ServiceDef, ServiceStatus};
+use identity::app::{InitialPassword, NewUser};
+use kernel::{Email, Locale, OrgKind, Password, Rate, Role};
+use serde::Deserialize;
+use tracing::info;
+
+use crate::park::Park;
+
+pub const ORGANISATIONS: &str = include_str!("../../../seed-data/organisations.toml");
+pub const PEOPLE: &str = include_str!("../../../seed-data/people.toml");
+pub const CATALOG: &str = include_str!("../../../seed-data/catalog.toml");
+pub const CREDENTIALS: &str = include_str!("../../../seed-data/credentials.toml");
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "vpark-demo";
+/// The domain of the demo accounts that must never exist in a real park.
+pub const DEMO_DOMAIN: &str = "@vpark.demo";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgFile {
+    organisation: Vec<OrgSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgSeed {
+    key: String,
+    kind: String,
+    name_zh: String,
+    name_en: Option<String>,
+    credit_code: Option<String>,
+    equity_stake: Option<String>,
+    #[serde(default)]
+    regions: Vec<String>,
+    #[serde(default)]
+    industries: Vec<String>,
+    #[serde(default)]
+    categories: Vec<String>,
+    capacity: Option<i32>,
+    tier: Option<String>,
+    contact_name: Option<String>,
+    contact_phone: Option<String>,
+    contact_email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeopleFile {
+    user: Vec<UserSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserSeed {
+    email: String,
+    org: String,
+    name: String,
+    roles: Vec<String>,
+    locale: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    certification: Vec<CertSeed>,
+    service: Vec<ServiceSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertSeed {
+    code: String,
+    name_zh: String,
+    name_en: String,
+    category: String,
+    validity_months: i32,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceSeed {
+    code: String,
+    name_zh: String,
+    name_en: String,
+    category: String,
+    description: Option<String>,
+    #[serde(default)]
+    required_certifications: Vec<String>,
+    milestones: Vec<MilestoneDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialFile {
+    credential: Vec<CredentialSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialSeed {
+    holder: String,
+    certification: String,
+    status: Option<String>,
+    issued_days_ago: Option<i64>,
+    expires_in_days: Option<i64>,
+    revoked_reason: Option<String>,
+}
+
+/// What seeding did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SeedReport {
+    pub organisations: usize,
+    pub users: usize,
+    pub certifications: usize,
+    pub services: usize,
+    pub credentials: usize,
+    pub millis: u128,
+}
+
+/// Loads the demo park into an empty database. Returns None when the park is not empty.
+pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
+    if !park.directory.is_empty().await.map_err(|e| e.0)? {
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let mut report = SeedReport::default();
+    let orgs: OrgFile = toml::from_str(ORGANISATIONS).context("seed-data/organisations.toml")?;
+    let people: PeopleFile = toml::from_str(PEOPLE).context("seed-data/people.toml")?;
+    let catalog: CatalogFile = toml::from_str(CATALOG).context("seed-data/catalog.toml")?;
+    let creds: CredentialFile = toml::from_str(CREDENTIALS).context("seed-data/credentials.toml")?;
+    const WHO: &str = "seed";
+
+    let mut org_ids: HashMap<String, i64> = HashMap::new();
+    for o in orgs.organisation {
+        let kind: OrgKind =
+            o.kind.parse().map_err(|_| anyhow::anyhow!("organisation {}: unknown kind {}", o.key, o.kind))?;
+        let profile = Profile {
+            kind,
+            name_zh: o.name_zh,
+            name_en: o.name_en,
+            credit_code: o.credit_code,
+            parent_id: None,
+            equity_stake: o.equity_stake.as_deref().map(Rate::parse).transpose()?,
+            regions: o.regions,
+            industries: o.industries,
+            categories: o.categories,
+            capacity: o.capacity,
+            tier: o
+                .tier
+                .as_deref()
+                .map(|t| t.parse())
+                .transpose()
+                .map_err(|_| anyhow::anyhow!("organisation {}: unknown tier", o.key))?,
+            status: OrgStatus::Active,
+            contact_name: o.contact_name,
+            contact_phone: o.contact_phone,
+            contact_email: o.contact_email,
+        };
+        let created = park
+            .directory
+            .create_org_system(WHO, profile)
+            .await
+            .map_err(|e| anyhow::anyhow!("organisation {}: {}", o.key, e.0))?;
+        org_ids.insert(o.key, created.id);
+        report.organisations += 1;
+    }
+
+    let hash = identity::app::hash_password(Password::new_chosen(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("{e}"))?)
+        .await
+        .map_err(|e| e.0)?;
+    let mut user_ids: HashMap<String, i64> = HashMap::new();
+    for u in people.user {
+        let org_id =
+            *org_ids.get(&u.org).ok_or_else(|| anyhow::anyhow!("user {}: unknown organisation {}", u.email, u.org))?;
+        let roles = u
+            .roles
+            .iter()
+            .map(|r| r.parse::<Role>().map_err(|_| anyhow::anyhow!("user {}: unknown role {r}", u.email)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let new = NewUser {
+            org_id: Some(org_id),
+            email: Email::parse(&u.email).map_err(|e| anyhow::anyhow!("user {}: {e}", u.email))?,
+            display_name: u.name,
+            phone: None,
+            locale: Locale::parse(&u.locale).map_err(|e| anyhow::anyhow!("user {}: {e}", u.email))?,
+            roles,
+            password: InitialPassword::Hashed(hash.clone()),
+        };
+        let d = park
+            .identity
+            .create_user_system(WHO, org_id, new)
+            .await
+            .map_err(|e| anyhow::anyhow!("user {}: {}", u.email, e.0))?;
+        user_ids.insert(u.email, d.user.id);
+        report.users += 1;
+    }
+
+    for c in catalog.certification {
+        let def = CertDef {
+            code: c.code.clone(),
+            name_zh: c.name_zh,
+            name_en: c.name_en,
+            category: c.category,
+            description: c.description,
+            validity_months: c.validity_months,
+            status: CertStatus::Active,
+        };
+        park.certifications
+            .create_cert_system(WHO, def)
+            .await
+            .map_err(|e| anyhow::anyhow!("certification {}: {}", c.code, e.0))?;
+        report.certifications += 1;
+    }
+    for s in catalog.service {
+        let def = ServiceDef {
+            code: s.code.clone(),
+            name_zh: s.name_zh,
+            name_en: s.name_en,
+            category: s.category,
+            description: s.description,
+            required_certifications: s.required_certifications,
+            milestones: s.milestones,
+            agreement_template: None,
+            status: ServiceStatus::Active,
+        };
+        park.directory
+            .create_service_system(WHO, def)
+            .await
+            .map_err(|e| anyhow::anyhow!("service {}: {}", s.code, e.0))?;
+        report.services += 1;
+    }
+
+    let today = park.clock.now().date_naive();
+    for c in creds.credential {
+        let user_id =
+            *user_ids.get(&c.holder).ok_or_else(|| anyhow::anyhow!("credential: unknown holder {}", c.holder))?;
+        let status: CredentialStatus = match c.status.as_deref() {
+            Some(s) => s.parse().map_err(|_| anyhow::anyhow!("credential of {}: unknown status {s}", c.holder))?,
+            None => CredentialStatus::Earned,
+        };
+        let issued_on = c.issued_days_ago.map(|d| today - Duration::days(d));
+        let expires_on = c.expires_in_days.map(|d| today + Duration::days(d));
+        let facts = CredentialFacts { status, issued_on, expires_on, revoked_reason: c.revoked_reason };
+        // Held credentials start with the status their dates give them today.
+        let facts = CredentialFacts { status: certification::domain::status_on(&facts, today), ..facts };
+        park.certifications
+            .create_credential_system(
+                WHO,
+                NewCredential { user_id, certification_code: c.certification.clone(), facts },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("credential {} of {}: {}", c.certification, c.holder, e.0))?;
+        report.credentials += 1;
+    }
+    report.millis = started.elapsed().as_millis();
+    info!(?report, "demo park loaded");
+    Ok(Some(report))
+}
