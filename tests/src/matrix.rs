@@ -1,0 +1,261 @@
+//! The policy matrix: every operation of the OpenAPI spec × every role, over real HTTP, against
+//! the expectations in `tests/policy-matrix.csv`.
+//!
+//! For each operation the test sends a request the role would be entitled to make if the policy
+//! allowed it — on its own records, with a valid body — so that `allow` must answer with the
+//! operation's success (or its documented business outcome) and `deny` must answer 403 (401 for
+//! the anonymous caller). An operation of the spec without a row or a request here fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::support::{Backend, TestPark, User, spawn_park};
+
+both!(every_operation_for_every_role_matches_the_policy_matrix);
+
+/// The demo account of each role; each holds exactly that role.
+const ROLES: &[(&str, &str)] = &[
+    ("platform_admin", "admin@vpark.demo"),
+    ("vendor_ops", "ops@vpark.demo"),
+    ("vendor_finance", "finance@vpark.demo"),
+    ("team_admin", "team@vpark.demo"),
+    ("team_member", "team.member@vpark.demo"),
+    ("equity_admin", "equity@vpark.demo"),
+    ("equity_staff", "equity.staff@vpark.demo"),
+    ("sub_admin", "sub@vpark.demo"),
+    ("sub_staff", "sub.staff@vpark.demo"),
+    ("implementer", "implementer@vpark.demo"),
+    ("client_admin", "client@vpark.demo"),
+    ("client_user", "client.user@vpark.demo"),
+];
+
+/// `operation → caller → allow?` from the CSV.
+fn expectations() -> BTreeMap<String, BTreeMap<String, bool>> {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policy-matrix.csv")).expect("policy-matrix.csv");
+    let data: String = text.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+    let mut reader = csv::Reader::from_reader(data.as_bytes());
+    let headers = reader.headers().expect("header row").clone();
+    let mut out = BTreeMap::new();
+    for row in reader.records() {
+        let row = row.expect("a row");
+        let mut cells = BTreeMap::new();
+        for (i, cell) in row.iter().enumerate().skip(1) {
+            let allowed = match cell {
+                "allow" => true,
+                "deny" => false,
+                other => panic!("policy-matrix.csv: {other:?} is neither allow nor deny ({})", &row[0]),
+            };
+            cells.insert(headers[i].to_owned(), allowed);
+        }
+        out.insert(row[0].to_owned(), cells);
+    }
+    out
+}
+
+struct Ctx {
+    role: String,
+    email: String,
+    user: User,
+    current_roles: Value,
+    implementer_id: i64,
+    credential_id: i64,
+}
+
+/// The request that exercises `op` for a caller, and the statuses that mean "allowed".
+fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
+    let staff_role = match c.role.as_str() {
+        "platform_admin" | "vendor_ops" | "vendor_finance" => "vendor_ops",
+        "team_admin" | "team_member" => "team_member",
+        "equity_admin" | "equity_staff" => "equity_staff",
+        "sub_admin" | "sub_staff" | "implementer" => "sub_staff",
+        _ => "client_user",
+    };
+    let me = c.user.id;
+    let org = c.user.org_id;
+    let r = &c.role;
+    use Method as M;
+    match op {
+        "login" => {
+            let email = if c.email.is_empty() { "ops@vpark.demo" } else { c.email.as_str() };
+            (M::POST, "/api/v1/auth/login".into(), Some(json!({"email": email, "password": "vpark-demo"})), vec![200])
+        }
+        "logout" => (M::POST, "/api/v1/auth/logout".into(), None, vec![204]),
+        "requestPasswordReset" => {
+            (M::POST, "/api/v1/auth/password-reset".into(), Some(json!({"email": "nobody@example.cn"})), vec![202])
+        }
+        "setPasswordWithToken" => (
+            M::POST,
+            "/api/v1/auth/password".into(),
+            Some(json!({"token": "vpt_unknown", "password": "long-enough-1"})),
+            vec![422],
+        ),
+        "getMe" => (M::GET, "/api/v1/me".into(), None, vec![200]),
+        "updateMe" => (M::PATCH, "/api/v1/me".into(), Some(json!({})), vec![200]),
+        "changeMyPassword" => (
+            M::POST,
+            "/api/v1/me/password".into(),
+            Some(json!({"current_password": "not-my-password", "new_password": "long-enough-1"})),
+            vec![422],
+        ),
+        "listUsers" => (M::GET, "/api/v1/users".into(), None, vec![200]),
+        "createUser" => (
+            M::POST,
+            "/api/v1/users".into(),
+            Some(
+                json!({"email": format!("matrix.{r}@example.cn"), "display_name": "矩阵", "roles": [staff_role], "password": "long-enough-1"}),
+            ),
+            vec![200],
+        ),
+        "getUser" => (M::GET, format!("/api/v1/users/{me}"), None, vec![200]),
+        "updateUser" => (M::PATCH, format!("/api/v1/users/{me}"), Some(json!({})), vec![200]),
+        "setUserRoles" => {
+            (M::PUT, format!("/api/v1/users/{me}/roles"), Some(json!({"roles": c.current_roles})), vec![200])
+        }
+        "listOrganisations" => (M::GET, "/api/v1/organisations".into(), None, vec![200]),
+        "createOrganisation" => (
+            M::POST,
+            "/api/v1/organisations".into(),
+            Some(
+                json!({"kind": "client", "name_zh": format!("矩阵客户 {r}"), "regions": ["zhejiang"], "industries": ["software"]}),
+            ),
+            vec![200],
+        ),
+        "getOrganisation" => (M::GET, format!("/api/v1/organisations/{org}"), None, vec![200]),
+        "updateOrganisation" => (M::PATCH, format!("/api/v1/organisations/{org}"), Some(json!({})), vec![200]),
+        "listServices" => (M::GET, "/api/v1/services".into(), None, vec![200]),
+        "createService" => (
+            M::POST,
+            "/api/v1/services".into(),
+            Some(
+                json!({"code": format!("MX-{}", r.to_uppercase().replace('_', "-")), "name_zh": "矩阵", "name_en": "Matrix", "category": "erp",
+                "milestones": [{"code": "one", "name_zh": "一", "name_en": "One", "due_days": 1}]}),
+            ),
+            vec![200],
+        ),
+        "getService" => (M::GET, "/api/v1/services/1".into(), None, vec![200]),
+        "updateService" => (M::PATCH, "/api/v1/services/1".into(), Some(json!({})), vec![200]),
+        "getReference" => (M::GET, "/api/v1/reference".into(), None, vec![200]),
+        "listCertifications" => (M::GET, "/api/v1/certifications".into(), None, vec![200]),
+        "createCertification" => (
+            M::POST,
+            "/api/v1/certifications".into(),
+            Some(
+                json!({"code": format!("MX-{}", r.to_uppercase().replace('_', "-")), "name_zh": "矩阵", "name_en": "Matrix", "category": "erp", "validity_months": 12}),
+            ),
+            vec![200],
+        ),
+        "getCertification" => (M::GET, "/api/v1/certifications/1".into(), None, vec![200]),
+        "updateCertification" => (M::PATCH, "/api/v1/certifications/1".into(), Some(json!({})), vec![200]),
+        "listCredentials" => (M::GET, "/api/v1/credentials".into(), None, vec![200]),
+        "createCredential" => {
+            let cert = if r == "platform_admin" { "MKT-DIG" } else { "HR-PRO" };
+            (
+                M::POST,
+                "/api/v1/credentials".into(),
+                Some(json!({"user_id": c.implementer_id, "certification": cert})),
+                vec![200],
+            )
+        }
+        // Everyone may read credentials, each within their scope: outside it, not found.
+        "getCredential" => (M::GET, format!("/api/v1/credentials/{}", c.credential_id), None, vec![200, 404]),
+        "updateCredential" => {
+            (M::PATCH, format!("/api/v1/credentials/{}", c.credential_id), Some(json!({})), vec![200])
+        }
+        "listNotifications" => (M::GET, "/api/v1/notifications".into(), None, vec![200]),
+        "retryNotification" => (M::POST, "/api/v1/notifications/999999/retry".into(), None, vec![404]),
+        "listAuditEvents" => (M::GET, "/api/v1/audit-events".into(), None, vec![200]),
+        "healthz" => (M::GET, "/healthz".into(), None, vec![200]),
+        "readyz" => (M::GET, "/readyz".into(), None, vec![200]),
+        "metrics" => (M::GET, "/metrics".into(), None, vec![200]),
+        other => panic!("the matrix test has no request for operation {other}: add one to tests/src/matrix.rs"),
+    }
+}
+
+fn spec_operations(park: &TestPark) -> BTreeSet<String> {
+    let spec: Value = serde_json::from_str(&park.park.spec_json()).expect("spec JSON");
+    let mut ops = BTreeSet::new();
+    for (_, item) in spec["paths"].as_object().cloned().unwrap_or_default() {
+        for (_, op) in item.as_object().cloned().unwrap_or_default() {
+            if let Some(id) = op["operationId"].as_str() {
+                ops.insert(id.to_owned());
+            }
+        }
+    }
+    ops
+}
+
+async fn every_operation_for_every_role_matches_the_policy_matrix(b: Backend) {
+    let park = spawn_park(b).await;
+    let expected = expectations();
+    let spec_ops = spec_operations(&park);
+    let missing: Vec<_> = spec_ops.iter().filter(|op| !expected.contains_key(*op)).collect();
+    assert!(missing.is_empty(), "operations missing from tests/policy-matrix.csv: {missing:?}");
+    let stale: Vec<_> = expected.keys().filter(|op| !spec_ops.contains(*op)).collect();
+    assert!(stale.is_empty(), "rows of tests/policy-matrix.csv for operations that do not exist: {stale:?}");
+
+    let implementer_id = park.user_id("implementer@vpark.demo").await;
+    let implementer = park.login("implementer@vpark.demo").await;
+    let credential_id = implementer.get("/api/v1/credentials").await.items()[0]["id"].as_i64().unwrap_or_default();
+
+    let mut callers = vec![Ctx {
+        role: "anonymous".into(),
+        email: String::new(),
+        user: park.anon(),
+        current_roles: json!([]),
+        implementer_id,
+        credential_id,
+    }];
+    for (role, email) in ROLES {
+        let user = park.login(email).await;
+        let me = user.get("/api/v1/me").await;
+        assert_eq!(me.body["roles"], json!([role]), "{email} must hold exactly the role {role}");
+        callers.push(Ctx {
+            role: (*role).into(),
+            email: (*email).into(),
+            user,
+            current_roles: me.body["roles"].clone(),
+            implementer_id,
+            credential_id,
+        });
+    }
+
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (op, cells) in &expected {
+        for caller in &callers {
+            let allowed = *cells.get(&caller.role).unwrap_or_else(|| panic!("no column {} in the matrix", caller.role));
+            let (method, path, body, ok) = request(op, caller);
+            // Logging out ends the session: use a session of its own.
+            let user = if op == "logout" && caller.role != "anonymous" {
+                park.login(&caller.email).await
+            } else {
+                caller.user.clone()
+            };
+            let r = user.send(method.clone(), &path, body).await;
+            checked += 1;
+            let fine = if allowed {
+                ok.contains(&r.status)
+            } else if caller.role == "anonymous" {
+                r.status == 401 && r.body["code"] == "unauthenticated"
+            } else {
+                r.status == 403 && r.body["code"] == "forbidden"
+            };
+            if !fine {
+                failures.push(format!(
+                    "{op} as {}: expected {}, got {} {}",
+                    caller.role,
+                    if allowed { format!("one of {ok:?}") } else { "a denial".into() },
+                    r.status,
+                    r.body
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(checked, expected.len() * (ROLES.len() + 1));
+    park.stop().await;
+}
