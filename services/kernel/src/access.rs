@@ -115,6 +115,15 @@ pub enum Resource {
     Notification,
     /// A login session (bearer token).
     Session,
+    /// A signed contract with a client; owned by its signer (and visible to its client).
+    Contract,
+    /// One line of a contract to deliver; its parties are the signer, the deliverer, the client
+    /// and (as `self`) the implementers assigned to it.
+    Order,
+    /// An order published to the subcontract pool; owned by the signer that published it.
+    Subcontract,
+    /// A client's rating of a delivered order, and the quality scores computed from ratings.
+    Rating,
 }
 
 impl Resource {
@@ -139,6 +148,26 @@ pub enum Action {
     Retry,
     /// End something early: a session, a credential.
     Revoke,
+    /// Decide who delivers an order: assign, publish as a subcontract, cancel, re-dispatch.
+    Dispatch,
+    /// Take part in the subcontract pool: claim (first_claim) or bid (tender).
+    Claim,
+    /// Choose the winner of a tender.
+    Award,
+    /// Put implementers on an order one's organisation delivers.
+    Assign,
+    /// Complete a delivery milestone.
+    Complete,
+    /// Declare an order delivered.
+    Deliver,
+    /// Accept or dispute a delivery (the client).
+    Accept,
+    /// Settle a disputed delivery (vendor ops).
+    Resolve,
+    /// Rate a delivery (the client) or edit one's rating.
+    Rate,
+    /// Answer a rating (the deliverer).
+    Reply,
 }
 
 impl Action {

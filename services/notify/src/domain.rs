@@ -15,6 +15,30 @@ pub enum Template {
     UserInvited,
     /// A password reset was requested: a link to choose a new one.
     PasswordReset,
+    /// An order was dispatched to the recipient's organisation.
+    OrderDispatched,
+    /// A subcontract the recipient's organisation is eligible for was published.
+    SubcontractPublished,
+    /// The recipient's organisation won a first-claim subcontract.
+    ClaimWon,
+    /// Another partner claimed the subcontract first.
+    ClaimLost,
+    /// The recipient's bid won the tender.
+    BidAwarded,
+    /// The tender went to another bid.
+    BidNotAwarded,
+    /// The recipient was assigned to an order as implementer.
+    ImplementerAssigned,
+    /// A delivery milestone is past its due date.
+    MilestoneOverdue,
+    /// An order was delivered and waits for the client's acceptance.
+    DeliveryAwaitingAcceptance,
+    /// The client accepted the delivery.
+    OrderAccepted,
+    /// The client rated the delivery.
+    OrderRated,
+    /// A rating of 2 stars or less (to vendor ops).
+    LowRatingAlert,
 }
 
 impl Template {
@@ -35,6 +59,21 @@ impl Template {
                 "link": "http://127.0.0.1:8080/#/set-password?token=vpt_example",
                 "expires_at": "2026-11-22 11:00 UTC",
             }),
+            _ => serde_json::json!({
+                "order_no": "HT2026000012-1",
+                "service_zh": "ERP 实施",
+                "service_en": "ERP implementation",
+                "client": "宁波海曙精密机械有限公司",
+                "deliverer": "杭州云帆财税服务有限公司",
+                "link": "http://127.0.0.1:8080/#/orders/12",
+                "deadline": "2026-11-25 18:00 UTC",
+                "assign_by": "2026-11-24 10:00 UTC",
+                "milestone_zh": "需求调研",
+                "milestone_en": "Requirements",
+                "due_on": "2026-11-20",
+                "overall": 2,
+                "comment": "上线延期两周",
+            }),
         }
     }
 
@@ -42,6 +81,7 @@ impl Template {
     pub fn secret_keys(self) -> &'static [&'static str] {
         match self {
             Template::UserInvited | Template::PasswordReset => &["link"],
+            _ => &[],
         }
     }
 }

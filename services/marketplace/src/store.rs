@@ -1,0 +1,897 @@
+//! The marketplace tables and the queries over them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kernel::{Cursor, Page, PageRequest};
+use platform::Scope;
+use platform::db::sql;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Value,
+};
+
+use crate::domain::Quality;
+
+macro_rules! entity {
+    ($module:ident, $table:literal, { $($field:ident : $ty:ty),* $(,)? }) => {
+        pub mod $module {
+            use sea_orm::entity::prelude::*;
+
+            #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+                $(pub $field: $ty,)*
+            }
+
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+entity!(contract, "contracts", {
+    contract_no: String,
+    client_id: i64,
+    signer_id: i64,
+    account_manager_id: Option<i64>,
+    signed_on: Date,
+    term_years: i32,
+    first_year_fen: i64,
+    maintenance_fen: i64,
+    agreement: Json,
+    status: String,
+    created_by: Option<i64>,
+    created_at: DateTimeUtc,
+    updated_at: DateTimeUtc,
+});
+
+entity!(line, "contract_lines", {
+    contract_id: i64,
+    line_no: i32,
+    service_id: i64,
+    amount_fen: i64,
+});
+
+entity!(order, "orders", {
+    order_no: String,
+    contract_id: i64,
+    line_id: i64,
+    client_id: i64,
+    signer_id: i64,
+    service_id: i64,
+    category: String,
+    region: String,
+    industry: Option<String>,
+    status: String,
+    deliverer_id: Option<i64>,
+    due_on: Date,
+    assign_by: Option<DateTimeUtc>,
+    dispatched_at: Option<DateTimeUtc>,
+    delivered_at: Option<DateTimeUtc>,
+    on_time: Option<bool>,
+    accepted_at: Option<DateTimeUtc>,
+    note: Option<String>,
+    created_at: DateTimeUtc,
+    updated_at: DateTimeUtc,
+});
+
+entity!(milestone, "order_milestones", {
+    order_id: i64,
+    seq: i32,
+    code: String,
+    name_zh: String,
+    name_en: String,
+    due_on: Date,
+    status: String,
+    done_at: Option<DateTimeUtc>,
+    done_by: Option<i64>,
+    overdue_notified_at: Option<DateTimeUtc>,
+});
+
+entity!(subcontract, "subcontracts", {
+    order_id: i64,
+    signer_id: i64,
+    service_id: i64,
+    category: String,
+    region: String,
+    industry: Option<String>,
+    reason: String,
+    mode: String,
+    min_quality_centi: Option<i32>,
+    share_bp: Option<i32>,
+    fixed_fee_fen: Option<i64>,
+    claim_deadline: DateTimeUtc,
+    status: String,
+    winner_id: Option<i64>,
+    awarded_at: Option<DateTimeUtc>,
+    published_by: Option<i64>,
+    created_at: DateTimeUtc,
+});
+
+entity!(bid, "bids", {
+    subcontract_id: i64,
+    org_id: i64,
+    share_bp: Option<i32>,
+    fee_fen: Option<i64>,
+    plan: String,
+    implementer_ids: Json,
+    status: String,
+    submitted_by: Option<i64>,
+    created_at: DateTimeUtc,
+    updated_at: DateTimeUtc,
+});
+
+entity!(rating, "ratings", {
+    order_id: i64,
+    client_id: i64,
+    deliverer_id: i64,
+    overall: i16,
+    professionalism: i16,
+    timeliness: i16,
+    communication: i16,
+    outcome: i16,
+    comment: Option<String>,
+    reply: Option<String>,
+    replied_at: Option<DateTimeUtc>,
+    rated_by: Option<i64>,
+    created_at: DateTimeUtc,
+    updated_at: DateTimeUtc,
+});
+
+pub mod assignment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "order_assignments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub order_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: i64,
+        pub assigned_at: DateTimeUtc,
+        pub assigned_by: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+fn supervised_orgs(vendor: i64) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column("id")
+        .from("organisations")
+        .and_where(Expr::col("parent_id").eq(vendor))
+        .and_where(Expr::col("kind").is_in(["direct_team", "equity_partner"]))
+        .to_owned()
+}
+
+/// The orders a scope reaches: those the caller's organisation signed, delivers or bought, those
+/// of organisations it supervises, and (for `self`) those the caller is assigned to.
+pub fn order_scope(scope: &Scope) -> Option<Condition> {
+    use order::Column as O;
+    let Scope::Limited { own_org, supervised_by, user } = scope else {
+        return None;
+    };
+    let mut any = Condition::any();
+    if let Some(org) = own_org {
+        any = any.add(O::SignerId.eq(*org)).add(O::DelivererId.eq(*org)).add(O::ClientId.eq(*org));
+    }
+    if let Some(vendor) = supervised_by {
+        any = any.add(O::SignerId.in_subquery(supervised_orgs(*vendor)));
+        any = any.add(O::DelivererId.in_subquery(supervised_orgs(*vendor)));
+    }
+    if let Some(u) = user {
+        any = any.add(
+            O::Id.in_subquery(
+                Query::select()
+                    .column("order_id")
+                    .from("order_assignments")
+                    .and_where(Expr::col("user_id").eq(*u))
+                    .to_owned(),
+            ),
+        );
+    }
+    if any.is_empty() {
+        any = any.add(Expr::val(1).eq(0));
+    }
+    Some(any)
+}
+
+/// The contracts a scope reaches: signed by the caller's organisation or bought by it, or signed
+/// by an organisation it supervises.
+pub fn contract_scope(scope: &Scope) -> Option<Condition> {
+    use contract::Column as C;
+    let Scope::Limited { own_org, supervised_by, .. } = scope else {
+        return None;
+    };
+    let mut any = Condition::any();
+    if let Some(org) = own_org {
+        any = any.add(C::SignerId.eq(*org)).add(C::ClientId.eq(*org));
+    }
+    if let Some(vendor) = supervised_by {
+        any = any.add(C::SignerId.in_subquery(supervised_orgs(*vendor)));
+    }
+    if any.is_empty() {
+        any = any.add(Expr::val(1).eq(0));
+    }
+    Some(any)
+}
+
+fn after_id<E: EntityTrait>(q: sea_orm::Select<E>, col: impl ColumnTrait, page: &PageRequest) -> sea_orm::Select<E> {
+    match page.after_id() {
+        Some(id) => q.filter(col.lt(id)),
+        None => q,
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ContractFilter {
+    pub client_id: Option<i64>,
+    pub signer_id: Option<i64>,
+}
+
+/// Newest first.
+pub async fn list_contracts<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    f: &ContractFilter,
+    page: &PageRequest,
+) -> Result<Page<contract::Model>, DbErr> {
+    use contract::Column as K;
+    let mut q = contract::Entity::find();
+    if let Some(c) = contract_scope(scope) {
+        q = q.filter(c);
+    }
+    if let Some(id) = f.client_id {
+        q = q.filter(K::ClientId.eq(id));
+    }
+    if let Some(id) = f.signer_id {
+        q = q.filter(K::SignerId.eq(id));
+    }
+    let rows = after_id(q, K::Id, page).order_by_desc(K::Id).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |m| Cursor::after_id(m.id)))
+}
+
+pub async fn contract_in_scope<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<contract::Model>, DbErr> {
+    let mut q = contract::Entity::find_by_id(id);
+    if let Some(c) = contract_scope(scope) {
+        q = q.filter(c);
+    }
+    q.one(conn).await
+}
+
+pub async fn lines_of<C: ConnectionTrait>(conn: &C, contract_id: i64) -> Result<Vec<line::Model>, DbErr> {
+    line::Entity::find()
+        .filter(line::Column::ContractId.eq(contract_id))
+        .order_by_asc(line::Column::LineNo)
+        .all(conn)
+        .await
+}
+
+pub async fn orders_of_contract<C: ConnectionTrait>(conn: &C, contract_id: i64) -> Result<Vec<order::Model>, DbErr> {
+    order::Entity::find()
+        .filter(order::Column::ContractId.eq(contract_id))
+        .order_by_asc(order::Column::Id)
+        .all(conn)
+        .await
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct OrderFilter {
+    pub status: Option<String>,
+    pub region: Option<String>,
+    pub service_id: Option<i64>,
+    pub deliverer_id: Option<i64>,
+    pub client_id: Option<i64>,
+    pub contract_id: Option<i64>,
+}
+
+/// Newest first.
+pub async fn list_orders<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    f: &OrderFilter,
+    page: &PageRequest,
+) -> Result<Page<order::Model>, DbErr> {
+    use order::Column as O;
+    let mut q = order::Entity::find();
+    if let Some(c) = order_scope(scope) {
+        q = q.filter(c);
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(O::Status.eq(s.as_str()));
+    }
+    if let Some(r) = &f.region {
+        q = q.filter(O::Region.eq(r.as_str()));
+    }
+    if let Some(id) = f.service_id {
+        q = q.filter(O::ServiceId.eq(id));
+    }
+    if let Some(id) = f.deliverer_id {
+        q = q.filter(O::DelivererId.eq(id));
+    }
+    if let Some(id) = f.client_id {
+        q = q.filter(O::ClientId.eq(id));
+    }
+    if let Some(id) = f.contract_id {
+        q = q.filter(O::ContractId.eq(id));
+    }
+    let rows = after_id(q, O::Id, page).order_by_desc(O::Id).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |m| Cursor::after_id(m.id)))
+}
+
+pub async fn order_in_scope<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<order::Model>, DbErr> {
+    let mut q = order::Entity::find_by_id(id);
+    if let Some(c) = order_scope(scope) {
+        q = q.filter(c);
+    }
+    q.one(conn).await
+}
+
+pub async fn milestones_of<C: ConnectionTrait>(conn: &C, order_id: i64) -> Result<Vec<milestone::Model>, DbErr> {
+    milestone::Entity::find()
+        .filter(milestone::Column::OrderId.eq(order_id))
+        .order_by_asc(milestone::Column::Seq)
+        .all(conn)
+        .await
+}
+
+pub async fn milestones_of_many<C: ConnectionTrait>(
+    conn: &C,
+    order_ids: &[i64],
+) -> Result<Vec<milestone::Model>, DbErr> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    milestone::Entity::find()
+        .filter(milestone::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(milestone::Column::OrderId)
+        .order_by_asc(milestone::Column::Seq)
+        .all(conn)
+        .await
+}
+
+pub async fn assignments_of<C: ConnectionTrait>(conn: &C, order_id: i64) -> Result<Vec<assignment::Model>, DbErr> {
+    assignment::Entity::find()
+        .filter(assignment::Column::OrderId.eq(order_id))
+        .order_by_asc(assignment::Column::AssignedAt)
+        .all(conn)
+        .await
+}
+
+/// The latest subcontract of an order (its current or last round in the pool).
+pub async fn current_subcontract<C: ConnectionTrait>(
+    conn: &C,
+    order_id: i64,
+) -> Result<Option<subcontract::Model>, DbErr> {
+    subcontract::Entity::find()
+        .filter(subcontract::Column::OrderId.eq(order_id))
+        .order_by_desc(subcontract::Column::Id)
+        .one(conn)
+        .await
+}
+
+pub async fn requirements_of<C: ConnectionTrait>(conn: &C, subcontract_id: i64) -> Result<Vec<String>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        certification: String,
+    }
+    let b = conn.get_database_backend();
+    let rows = Row::find_by_statement(sql(
+        b,
+        "SELECT certification FROM subcontract_requirements WHERE subcontract_id = $1 ORDER BY certification",
+        [subcontract_id.into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.certification).collect())
+}
+
+pub async fn insert_requirements<C: ConnectionTrait>(
+    conn: &C,
+    subcontract_id: i64,
+    certs: &[String],
+) -> Result<(), DbErr> {
+    let b = conn.get_database_backend();
+    for c in certs {
+        conn.execute_raw(sql(
+            b,
+            "INSERT INTO subcontract_requirements (subcontract_id, certification) VALUES ($1, $2)",
+            [subcontract_id.into(), c.clone().into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes an open `first_claim` subcontract for `org_id`: one guarded UPDATE, so of any number of
+/// concurrent claims (from any number of replicas) exactly one changes the row.
+pub async fn take_subcontract<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+    org_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let b = conn.get_database_backend();
+    let res = conn
+        .execute_raw(sql(
+            b,
+            "UPDATE subcontracts SET status = 'awarded', winner_id = $1, awarded_at = $2 \
+             WHERE id = $3 AND status = 'open' AND mode = 'first_claim' AND claim_deadline > $2",
+            [org_id.into(), now.into(), id.into()],
+        ))
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Records a claim attempt; false when this organisation had already tried.
+pub async fn record_claim<C: ConnectionTrait>(
+    conn: &C,
+    subcontract_id: i64,
+    org_id: i64,
+    user_id: i64,
+    outcome: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let b = conn.get_database_backend();
+    let res = conn
+        .execute_raw(sql(
+            b,
+            "INSERT INTO subcontract_claims (subcontract_id, org_id, user_id, outcome, at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (subcontract_id, org_id) DO NOTHING",
+            [subcontract_id.into(), org_id.into(), user_id.into(), outcome.into(), now.into()],
+        ))
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+pub async fn bids_of<C: ConnectionTrait>(conn: &C, subcontract_id: i64) -> Result<Vec<bid::Model>, DbErr> {
+    bid::Entity::find()
+        .filter(bid::Column::SubcontractId.eq(subcontract_id))
+        .order_by_asc(bid::Column::Id)
+        .all(conn)
+        .await
+}
+
+pub async fn rating_of<C: ConnectionTrait>(conn: &C, order_id: i64) -> Result<Option<rating::Model>, DbErr> {
+    rating::Entity::find().filter(rating::Column::OrderId.eq(order_id)).one(conn).await
+}
+
+// ---- facts about deliverers ---------------------------------------------------------------
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct OrgCount {
+    org_id: i64,
+    n: i64,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct OrgCertCount {
+    org_id: i64,
+    code: String,
+    n: i64,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct OrgSums {
+    org_id: i64,
+    n: i64,
+    s: i64,
+}
+
+/// What the ranking and eligibility need to know of deliverers, beyond their profiles.
+#[derive(Debug, Clone, Default)]
+pub struct DelivererStats {
+    pub busy: i64,
+    pub valid_certs: BTreeMap<String, i64>,
+    pub quality: Quality,
+    pub delivered: i64,
+    pub on_time: i64,
+}
+
+fn org_filter(col: &str, org: Option<i64>, next: usize) -> (String, Vec<Value>) {
+    match org {
+        Some(id) => (format!(" AND {col} = ${next}"), vec![id.into()]),
+        None => (String::new(), vec![]),
+    }
+}
+
+/// Stats of every deliverer (or of one), in four grouped queries.
+pub async fn deliverer_stats<C: ConnectionTrait>(
+    conn: &C,
+    org: Option<i64>,
+    today: NaiveDate,
+) -> Result<BTreeMap<i64, DelivererStats>, DbErr> {
+    let b = conn.get_database_backend();
+    let mut out: BTreeMap<i64, DelivererStats> = BTreeMap::new();
+
+    let (f, v) = org_filter("deliverer_id", org, 1);
+    let busy = OrgCount::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT deliverer_id AS org_id, COUNT(*) AS n FROM orders \
+             WHERE status IN ('dispatched', 'in_progress') AND deliverer_id IS NOT NULL{f} GROUP BY deliverer_id"
+        ),
+        v,
+    ))
+    .all(conn)
+    .await?;
+    for r in busy {
+        out.entry(r.org_id).or_default().busy = r.n;
+    }
+
+    let (f, mut v) = org_filter("c.org_id", org, 2);
+    v.insert(0, today.into());
+    let certs = OrgCertCount::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT c.org_id AS org_id, k.code AS code, COUNT(DISTINCT c.user_id) AS n \
+             FROM credentials c JOIN certifications k ON k.id = c.certification_id \
+             WHERE c.status IN ('earned', 'expiring') AND c.expires_on >= $1{f} GROUP BY c.org_id, k.code"
+        ),
+        v,
+    ))
+    .all(conn)
+    .await?;
+    for r in certs {
+        out.entry(r.org_id).or_default().valid_certs.insert(r.code, r.n);
+    }
+
+    let (f, v) = org_filter("deliverer_id", org, 1);
+    let ratings = OrgSums::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT deliverer_id AS org_id, COUNT(*) AS n, COALESCE(SUM(overall), 0) AS s FROM ratings \
+             WHERE 1 = 1{f} GROUP BY deliverer_id"
+        ),
+        v,
+    ))
+    .all(conn)
+    .await?;
+    for r in ratings {
+        out.entry(r.org_id).or_default().quality = Quality { ratings: r.n, stars: r.s };
+    }
+
+    let (f, v) = org_filter("deliverer_id", org, 1);
+    let delivered = OrgSums::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT deliverer_id AS org_id, COUNT(*) AS n, COALESCE(SUM(CASE WHEN on_time THEN 1 ELSE 0 END), 0) AS s \
+             FROM orders WHERE delivered_at IS NOT NULL AND deliverer_id IS NOT NULL{f} GROUP BY deliverer_id"
+        ),
+        v,
+    ))
+    .all(conn)
+    .await?;
+    for r in delivered {
+        let e = out.entry(r.org_id).or_default();
+        e.delivered = r.n;
+        e.on_time = r.s;
+    }
+    Ok(out)
+}
+
+/// The certification codes a user holds validly today.
+pub async fn valid_certs_of_users<C: ConnectionTrait>(
+    conn: &C,
+    user_ids: &[i64],
+    today: NaiveDate,
+) -> Result<Vec<(i64, String)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        user_id: i64,
+        code: String,
+    }
+    if user_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let b = conn.get_database_backend();
+    let placeholders: Vec<String> = (0..user_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    let mut values: Vec<Value> = vec![today.into()];
+    values.extend(user_ids.iter().map(|id| Value::from(*id)));
+    let rows = Row::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT c.user_id AS user_id, k.code AS code FROM credentials c JOIN certifications k ON k.id = c.certification_id \
+             WHERE c.status IN ('earned', 'expiring') AND c.expires_on >= $1 AND c.user_id IN ({})",
+            placeholders.join(", ")
+        ),
+        values,
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.user_id, r.code)).collect())
+}
+
+/// Quality of implementers: ratings of the orders they were assigned to.
+pub async fn implementer_quality<C: ConnectionTrait>(conn: &C, org_id: i64) -> Result<Vec<(i64, Quality)>, DbErr> {
+    let b = conn.get_database_backend();
+    let rows = OrgSums::find_by_statement(sql(
+        b,
+        "SELECT a.user_id AS org_id, COUNT(*) AS n, COALESCE(SUM(r.overall), 0) AS s \
+         FROM order_assignments a JOIN ratings r ON r.order_id = a.order_id JOIN users u ON u.id = a.user_id \
+         WHERE u.org_id = $1 GROUP BY a.user_id ORDER BY a.user_id",
+        [org_id.into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.org_id, Quality { ratings: r.n, stars: r.s })).collect())
+}
+
+// ---- the pool -----------------------------------------------------------------------------
+
+/// What decides the pool of one partner.
+#[derive(Debug, Clone)]
+pub struct PoolAccess {
+    pub regions: Vec<String>,
+    pub categories: Vec<String>,
+    pub certs: Vec<String>,
+    pub quality_centi: i32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PoolFilter {
+    pub region: Option<String>,
+    pub category: Option<String>,
+    pub service_id: Option<i64>,
+    pub mode: Option<String>,
+    /// `deadline` (soonest first, the default) or `newest`.
+    pub newest_first: bool,
+}
+
+fn in_list(col: &str, items: &[String], values: &mut Vec<Value>) -> String {
+    if items.is_empty() {
+        return "1 = 0".into();
+    }
+    let mut ph = Vec::with_capacity(items.len());
+    for it in items {
+        values.push(it.clone().into());
+        ph.push(format!("${}", values.len()));
+    }
+    format!("{col} IN ({})", ph.join(", "))
+}
+
+/// The open subcontracts a partner is eligible for, in one query: region, category, quality
+/// floor and every required certification are checked in SQL, so pages are exact.
+pub async fn pool<C: ConnectionTrait>(
+    conn: &C,
+    access: &PoolAccess,
+    f: &PoolFilter,
+    now: DateTime<Utc>,
+    page: &PageRequest,
+) -> Result<Page<subcontract::Model>, DbErr> {
+    let b = conn.get_database_backend();
+    let mut values: Vec<Value> = vec![now.into(), i64::from(access.quality_centi).into()];
+    let mut wh = vec![
+        "s.status = 'open'".to_owned(),
+        "s.claim_deadline > $1".to_owned(),
+        "(s.min_quality_centi IS NULL OR s.min_quality_centi <= $2)".to_owned(),
+    ];
+    wh.push(in_list("s.region", &access.regions, &mut values));
+    wh.push(in_list("s.category", &access.categories, &mut values));
+    let certs = if access.certs.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        in_list("r.certification", &access.certs, &mut values)
+    };
+    let certs_clause = if access.certs.is_empty() {
+        "NOT EXISTS (SELECT 1 FROM subcontract_requirements r WHERE r.subcontract_id = s.id)".to_owned()
+    } else {
+        format!("NOT EXISTS (SELECT 1 FROM subcontract_requirements r WHERE r.subcontract_id = s.id AND NOT ({certs}))")
+    };
+    wh.push(certs_clause);
+    if let Some(r) = &f.region {
+        values.push(r.clone().into());
+        wh.push(format!("s.region = ${}", values.len()));
+    }
+    if let Some(c) = &f.category {
+        values.push(c.clone().into());
+        wh.push(format!("s.category = ${}", values.len()));
+    }
+    if let Some(id) = f.service_id {
+        values.push(id.into());
+        wh.push(format!("s.service_id = ${}", values.len()));
+    }
+    if let Some(m) = &f.mode {
+        values.push(m.clone().into());
+        wh.push(format!("s.mode = ${}", values.len()));
+    }
+    let order = if f.newest_first {
+        if let Some(id) = page.after_id() {
+            values.push(id.into());
+            wh.push(format!("s.id < ${}", values.len()));
+        }
+        "s.id DESC"
+    } else {
+        if let Some(c) = &page.after {
+            let key =
+                c.key.as_deref().and_then(|k| DateTime::parse_from_rfc3339(k).ok()).map(|d| d.with_timezone(&Utc));
+            if let Some(key) = key {
+                values.push(key.into());
+                let k = values.len();
+                values.push(c.id.into());
+                let i = values.len();
+                wh.push(format!("(s.claim_deadline > ${k} OR (s.claim_deadline = ${k} AND s.id > ${i}))"));
+            }
+        }
+        "s.claim_deadline ASC, s.id ASC"
+    };
+    let text =
+        format!("SELECT s.* FROM subcontracts s WHERE {} ORDER BY {order} LIMIT {}", wh.join(" AND "), page.limit + 1);
+    let rows = subcontract::Model::find_by_statement(sql(b, &text, values)).all(conn).await?;
+    let newest = f.newest_first;
+    Ok(Page::from_rows(rows, page.limit, move |m| {
+        if newest { Cursor::after_id(m.id) } else { Cursor { key: Some(m.claim_deadline.to_rfc3339()), id: m.id } }
+    }))
+}
+
+// ---- people to tell -----------------------------------------------------------------------
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Person {
+    pub id: i64,
+    pub org_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub locale: String,
+}
+
+/// Active users holding any of `roles`, in one organisation or (with `org_id = None`) anywhere.
+pub async fn people_with_roles<C: ConnectionTrait>(
+    conn: &C,
+    org_id: Option<i64>,
+    roles: &[&str],
+) -> Result<Vec<Person>, DbErr> {
+    let b = conn.get_database_backend();
+    let mut values: Vec<Value> = Vec::new();
+    let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+    let role_in = in_list("r.role", &roles, &mut values);
+    let org = match org_id {
+        Some(id) => {
+            values.push(id.into());
+            format!(" AND u.org_id = ${}", values.len())
+        }
+        None => String::new(),
+    };
+    Person::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT DISTINCT u.id, u.org_id, u.email, u.display_name, u.locale FROM users u \
+             JOIN user_roles r ON r.user_id = u.id WHERE u.status = 'active' AND {role_in}{org} ORDER BY u.id"
+        ),
+        values,
+    ))
+    .all(conn)
+    .await
+}
+
+pub async fn people<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<Vec<Person>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let b = conn.get_database_backend();
+    let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    Person::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT id, org_id, email, display_name, locale FROM users WHERE id IN ({}) ORDER BY id",
+            ph.join(", ")
+        ),
+        ids.iter().map(|i| Value::from(*i)),
+    ))
+    .all(conn)
+    .await
+}
+
+// ---- sweeps -------------------------------------------------------------------------------
+
+/// Orders whose winner assigned nobody by the deadline, locked for this replica.
+pub async fn lapsed_orders<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<order::Model>, DbErr> {
+    let b = conn.get_database_backend();
+    order::Model::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT * FROM orders WHERE status = 'dispatched' AND assign_by IS NOT NULL AND assign_by <= $1 \
+             ORDER BY id LIMIT {limit}{}",
+            platform::db::skip_locked(b)
+        ),
+        [now.into()],
+    ))
+    .all(conn)
+    .await
+}
+
+/// Pending milestones past their due date not yet announced, locked for this replica.
+pub async fn overdue_unannounced<C: ConnectionTrait>(
+    conn: &C,
+    today: NaiveDate,
+    limit: u64,
+) -> Result<Vec<milestone::Model>, DbErr> {
+    let b = conn.get_database_backend();
+    milestone::Model::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT * FROM order_milestones WHERE status = 'pending' AND due_on < $1 AND overdue_notified_at IS NULL \
+             ORDER BY id LIMIT {limit}{}",
+            platform::db::skip_locked(b)
+        ),
+        [today.into()],
+    ))
+    .all(conn)
+    .await
+}
+
+/// Overdue milestones of orders still being delivered, oldest due first.
+pub async fn overdue<C: ConnectionTrait>(
+    conn: &C,
+    today: NaiveDate,
+    page: &PageRequest,
+) -> Result<Page<milestone::Model>, DbErr> {
+    use milestone::Column as M;
+    let mut q = milestone::Entity::find().filter(M::Status.eq("pending")).filter(M::DueOn.lt(today)).filter(
+        M::OrderId.in_subquery(
+            Query::select()
+                .column("id")
+                .from("orders")
+                .and_where(Expr::col("status").is_in(["dispatched", "in_progress", "disputed"]))
+                .to_owned(),
+        ),
+    );
+    if let Some(id) = page.after_id() {
+        q = q.filter(M::Id.gt(id));
+    }
+    let rows = q.order_by_asc(M::Id).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |m| Cursor::after_id(m.id)))
+}
+
+/// Open subcontracts published by organisations in scope (vendor ops: all), soonest deadline
+/// first.
+pub async fn published<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    f: &PoolFilter,
+    page: &PageRequest,
+) -> Result<Page<subcontract::Model>, DbErr> {
+    use subcontract::Column as S;
+    let mut q = subcontract::Entity::find().filter(S::Status.eq("open"));
+    if let Some(c) = platform::scope::condition(scope, S::SignerId, None::<S>) {
+        q = q.filter(c);
+    }
+    if let Some(r) = &f.region {
+        q = q.filter(S::Region.eq(r.as_str()));
+    }
+    if let Some(c) = &f.category {
+        q = q.filter(S::Category.eq(c.as_str()));
+    }
+    if let Some(id) = f.service_id {
+        q = q.filter(S::ServiceId.eq(id));
+    }
+    if let Some(m) = &f.mode {
+        q = q.filter(S::Mode.eq(m.as_str()));
+    }
+    if let Some(id) = page.after_id() {
+        q = q.filter(S::Id.lt(id));
+    }
+    let rows = q.order_by_desc(S::Id).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |m| Cursor::after_id(m.id)))
+}
