@@ -270,6 +270,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     } else {
         None
     };
+    let sweeps = tokio::spawn(park.sweeps(stop_rx.clone()));
     let acceptor = park::bind(park.settings.server.listen.clone()).await?;
     let url = park.settings.public_url();
     info!(
@@ -285,6 +286,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(w) = worker {
         let _ = w.await;
     }
+    let _ = sweeps.await;
     park.db.clone().close().await;
     info!("vpark stopped");
     Ok(())

@@ -21,6 +21,7 @@ pub struct Settings {
     pub policy: PolicySettings,
     pub demo: DemoSettings,
     pub log: LogSettings,
+    pub marketplace: MarketplaceSettings,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -91,6 +92,19 @@ pub struct DemoSettings {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct MarketplaceSettings {
+    /// Weights of the recommendation score (non-negative integers; the score is their
+    /// weighted mean).
+    pub weights: marketplace::domain::Weights,
+    /// Hours the winner of a subcontract has to assign a certified implementer before the
+    /// order goes back to the pool.
+    pub assign_within_hours: i64,
+    /// Seconds between two runs of the marketplace sweeps (lapsed winners, overdue milestones).
+    pub sweep_interval_s: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// `text` or `json`.
     pub format: String,
@@ -129,6 +143,11 @@ impl Default for Settings {
             policy: PolicySettings { model_file: None, policy_file: None },
             demo: DemoSettings { seed_on_empty: true },
             log: LogSettings { format: "text".into(), level: "info".into() },
+            marketplace: MarketplaceSettings {
+                weights: marketplace::domain::Weights::default(),
+                assign_within_hours: 48,
+                sweep_interval_s: 60,
+            },
         }
     }
 }
@@ -146,6 +165,7 @@ impl std::fmt::Debug for Settings {
             .field("policy", &self.policy)
             .field("demo", &self.demo)
             .field("log", &self.log)
+            .field("marketplace", &self.marketplace)
             .finish()
     }
 }
@@ -172,6 +192,15 @@ impl Settings {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
+        if self.marketplace.weights.total() == 0 {
+            anyhow::bail!("marketplace.weights: at least one weight must be above zero");
+        }
+        if !(1..=24 * 30).contains(&self.marketplace.assign_within_hours) {
+            anyhow::bail!("marketplace.assign_within_hours must be between 1 and 720");
+        }
+        if self.marketplace.sweep_interval_s == 0 {
+            anyhow::bail!("marketplace.sweep_interval_s must be above zero");
+        }
         let url = &self.database.url;
         if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
             anyhow::bail!(

@@ -15,6 +15,8 @@ use identity::app::{Identity, IdentityConfig};
 use identity::audit::AuditLog;
 use identity::http::{AuditApi, AuthApi, UserApi};
 use kernel::Clock;
+use marketplace::http::MarketplaceApi;
+use marketplace::{MarketConfig, Marketplace};
 use migration::{Migrator, MigratorTrait};
 use notify::app::Notifications;
 use notify::http::NotificationApi;
@@ -31,7 +33,8 @@ use crate::edge::Edge;
 use crate::metrics::Metrics;
 use crate::ops::OperationsApi;
 
-pub type Apis = (AuthApi, UserApi, DirectoryApi, CertificationApi, NotificationApi, AuditApi, OperationsApi);
+pub type Apis =
+    (AuthApi, UserApi, DirectoryApi, CertificationApi, MarketplaceApi, NotificationApi, AuditApi, OperationsApi);
 
 pub struct Park {
     pub settings: Settings,
@@ -41,6 +44,7 @@ pub struct Park {
     pub identity: Arc<Identity>,
     pub directory: Arc<Directory>,
     pub certifications: Arc<Certifications>,
+    pub marketplace: Arc<Marketplace>,
     pub notifications: Arc<Notifications>,
     pub audit: Arc<AuditLog>,
     pub templates: Arc<Templates>,
@@ -96,6 +100,12 @@ impl Park {
         );
         let directory = Arc::new(Directory::new(db.clone(), policy.clone(), clock.clone()));
         let certifications = Arc::new(Certifications::new(db.clone(), policy.clone(), clock.clone()));
+        let market_config = MarketConfig {
+            weights: settings.marketplace.weights,
+            assign_within: chrono::Duration::hours(settings.marketplace.assign_within_hours),
+            public_url: settings.public_url(),
+        };
+        let marketplace = Arc::new(Marketplace::new(db.clone(), policy.clone(), clock.clone(), market_config));
         let notifications = Arc::new(Notifications { db: db.clone(), policy: policy.clone(), clock: clock.clone() });
         let audit = Arc::new(AuditLog { db: db.clone(), policy: policy.clone() });
         let templates = Arc::new(Templates::load()?);
@@ -107,6 +117,7 @@ impl Park {
             identity,
             directory,
             certifications,
+            marketplace,
             notifications,
             audit,
             templates,
@@ -121,6 +132,7 @@ impl Park {
             UserApi { identity: self.identity.clone() },
             DirectoryApi { directory: self.directory.clone() },
             CertificationApi { certifications: self.certifications.clone() },
+            MarketplaceApi { market: self.marketplace.clone(), clock: self.clock.clone() },
             NotificationApi { app: self.notifications.clone() },
             AuditApi { audit: self.audit.clone() },
             OperationsApi { db: self.db.clone(), metrics: self.metrics.clone() },
@@ -173,6 +185,32 @@ impl Park {
             lease: Duration::from_secs(600),
         };
         Ok(Outbox::new(self.db.clone(), mailer, self.templates.clone(), self.clock.clone(), config))
+    }
+
+    /// Runs the marketplace sweeps every `sweep_interval_s` until `stop` fires: winners that
+    /// assigned nobody in time lose their order back to the pool; overdue milestones are
+    /// announced once. Safe on several replicas (rows are taken with SKIP LOCKED).
+    pub fn sweeps(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+        let every = Duration::from_secs(self.settings.marketplace.sweep_interval_s);
+        let market = self.marketplace.clone();
+        async move {
+            loop {
+                match market.sweep_lapsed().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(orders = n, "orders returned to the pool: no implementer assigned in time"),
+                    Err(e) => tracing::warn!(error = %e, "the lapse sweep failed; retrying next round"),
+                }
+                match market.sweep_overdue().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(milestones = n, "overdue milestones announced"),
+                    Err(e) => tracing::warn!(error = %e, "the overdue sweep failed; retrying next round"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        }
     }
 
     /// True while accounts of the demo park exist.
