@@ -16,6 +16,8 @@ mod directory;
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
+mod marketplace;
+#[cfg(test)]
 mod matrix;
 #[cfg(test)]
 mod openapi;

@@ -63,7 +63,12 @@ struct Ctx {
     current_roles: Value,
     implementer_id: i64,
     credential_id: i64,
+    client_id: i64,
+    direct_team_id: i64,
 }
+
+/// An id no record has.
+const MISSING: i64 = 999_999;
 
 /// The request that exercises `op` for a caller, and the statuses that mean "allowed".
 fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
@@ -165,6 +170,75 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
         "updateCredential" => {
             (M::PATCH, format!("/api/v1/credentials/{}", c.credential_id), Some(json!({})), vec![200])
         }
+        // ---- the marketplace: lists on the caller's scope, actions on a record that does not
+        // exist (an allowed role passes the policy and finds nothing: 404; a denied one: 403).
+        "createContract" => {
+            let signer = if r == "vendor_ops" { c.direct_team_id } else { org };
+            (
+                M::POST,
+                "/api/v1/contracts".into(),
+                Some(json!({"client_id": c.client_id, "signer_id": signer, "signed_on": "2026-11-01", "term_years": 2,
+                    "first_year_amount": "50000.00", "annual_maintenance_fee": "8000.00",
+                    "lines": [{"service": "TAX-PLAN", "amount": "50000.00"}]})),
+                vec![200],
+            )
+        }
+        "listContracts" => (M::GET, "/api/v1/contracts".into(), None, vec![200]),
+        "getContract" => (M::GET, format!("/api/v1/contracts/{MISSING}"), None, vec![404]),
+        "listOrders" => (M::GET, "/api/v1/orders".into(), None, vec![200]),
+        "getOrder" => (M::GET, format!("/api/v1/orders/{MISSING}"), None, vec![404]),
+        "getRecommendations" => (M::GET, format!("/api/v1/orders/{MISSING}/recommendations"), None, vec![404]),
+        "dispatchOrder" => {
+            (M::POST, format!("/api/v1/orders/{MISSING}/dispatch"), Some(json!({"deliverer_id": org})), vec![404])
+        }
+        "subcontractOrder" => (
+            M::POST,
+            format!("/api/v1/orders/{MISSING}/subcontract"),
+            Some(json!({"reason": "cant_do", "mode": "first_claim", "execution_share": "0.30",
+                "claim_deadline": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()})),
+            vec![404],
+        ),
+        "cancelOrder" => {
+            (M::POST, format!("/api/v1/orders/{MISSING}/cancel"), Some(json!({"reason": "矩阵"})), vec![404])
+        }
+        "assignImplementers" => {
+            (M::POST, format!("/api/v1/orders/{MISSING}/assignments"), Some(json!({"user_ids": [me]})), vec![404])
+        }
+        "completeMilestone" => (M::POST, format!("/api/v1/orders/{MISSING}/milestones/1/complete"), None, vec![404]),
+        "deliverOrder" => (M::POST, format!("/api/v1/orders/{MISSING}/deliver"), None, vec![404]),
+        "acceptOrder" => (M::POST, format!("/api/v1/orders/{MISSING}/accept"), None, vec![404]),
+        "disputeOrder" => {
+            (M::POST, format!("/api/v1/orders/{MISSING}/dispute"), Some(json!({"reason": "矩阵"})), vec![404])
+        }
+        "resolveDispute" => (
+            M::POST,
+            format!("/api/v1/orders/{MISSING}/resolve"),
+            Some(json!({"resolution": "accept", "note": "矩阵"})),
+            vec![404],
+        ),
+        "listOverdueMilestones" => (M::GET, "/api/v1/milestones/overdue".into(), None, vec![200]),
+        "listSubcontracts" => (M::GET, "/api/v1/subcontracts".into(), None, vec![200]),
+        "getSubcontract" => (M::GET, format!("/api/v1/subcontracts/{MISSING}"), None, vec![404]),
+        "claimSubcontract" => (M::POST, format!("/api/v1/subcontracts/{MISSING}/claim"), None, vec![404]),
+        "submitBid" => (
+            M::POST,
+            format!("/api/v1/subcontracts/{MISSING}/bids"),
+            Some(json!({"fee": "1000.00", "plan": "矩阵"})),
+            vec![404],
+        ),
+        "awardSubcontract" => {
+            (M::POST, format!("/api/v1/subcontracts/{MISSING}/award"), Some(json!({"bid_id": 1})), vec![404])
+        }
+        "rateOrder" | "editRating" => (
+            if op == "rateOrder" { M::POST } else { M::PUT },
+            format!("/api/v1/orders/{MISSING}/rating"),
+            Some(json!({"overall": 5, "professionalism": 5, "timeliness": 5, "communication": 5, "outcome": 5})),
+            vec![404],
+        ),
+        "replyToRating" => {
+            (M::POST, format!("/api/v1/orders/{MISSING}/rating/reply"), Some(json!({"reply": "矩阵"})), vec![404])
+        }
+        "getQuality" => (M::GET, format!("/api/v1/organisations/{org}/quality"), None, vec![200]),
         "listNotifications" => (M::GET, "/api/v1/notifications".into(), None, vec![200]),
         "retryNotification" => (M::POST, "/api/v1/notifications/999999/retry".into(), None, vec![404]),
         "listAuditEvents" => (M::GET, "/api/v1/audit-events".into(), None, vec![200]),
@@ -200,6 +274,8 @@ async fn every_operation_for_every_role_matches_the_policy_matrix(b: Backend) {
     let implementer_id = park.user_id("implementer@vpark.demo").await;
     let implementer = park.login("implementer@vpark.demo").await;
     let credential_id = implementer.get("/api/v1/credentials").await.items()[0]["id"].as_i64().unwrap_or_default();
+    let client_id = park.org_id_of("client@vpark.demo").await;
+    let direct_team_id = park.org_id_of("team@vpark.demo").await;
 
     let mut callers = vec![Ctx {
         role: "anonymous".into(),
@@ -208,6 +284,8 @@ async fn every_operation_for_every_role_matches_the_policy_matrix(b: Backend) {
         current_roles: json!([]),
         implementer_id,
         credential_id,
+        client_id,
+        direct_team_id,
     }];
     for (role, email) in ROLES {
         let user = park.login(email).await;
@@ -220,6 +298,8 @@ async fn every_operation_for_every_role_matches_the_policy_matrix(b: Backend) {
             current_roles: me.body["roles"].clone(),
             implementer_id,
             credential_id,
+            client_id,
+            direct_team_id,
         });
     }
 

@@ -153,6 +153,17 @@ impl TestPark {
             .unwrap_or_else(|| panic!("no user {email}"))
     }
 
+    /// The organisation of a user, by e-mail (through the platform admin).
+    pub async fn org_id_of(&self, email: &str) -> i64 {
+        let admin = self.login("admin@vpark.demo").await;
+        let r = admin.get(&format!("/api/v1/users?q={email}")).await;
+        r.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|u| u["email"] == email))
+            .and_then(|u| u["org_id"].as_i64())
+            .unwrap_or_else(|| panic!("no user {email}"))
+    }
+
     /// Runs one outbox round with this park's settings; returns what it did.
     pub async fn drain_outbox(&self) -> notify::worker::Round {
         self.park.outbox().expect("outbox").round().await.expect("outbox round")
