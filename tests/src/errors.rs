@@ -15,7 +15,7 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing(b: Backend) {
     let sub = park.login("sub@vpark.demo").await;
     let org = format!("/api/v1/organisations/{}", sub.org_id);
     let before = admin.get(&org).await.body.clone();
-    let audit_before = admin.get("/api/v1/audit-events?limit=200").await.items().len();
+    let audit_before = admin.get("/api/v1/audit-events?resource_kind=organisation&limit=200").await.items().len();
     let json_ct = "application/json";
 
     struct Case {
@@ -145,7 +145,7 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing(b: Backend) {
     assert_eq!(before["capacity"], after["capacity"]);
     assert_eq!(before["tier"], after["tier"]);
     assert_eq!(before["kind"], after["kind"]);
-    let audit_after = admin.get("/api/v1/audit-events?limit=200").await.items().len();
+    let audit_after = admin.get("/api/v1/audit-events?resource_kind=organisation&limit=200").await.items().len();
     assert_eq!(audit_after, audit_before + 2, "only the two deliberate name updates were recorded");
     park.stop().await;
 }

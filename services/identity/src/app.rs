@@ -274,6 +274,33 @@ impl Identity {
         })
     }
 
+    /// The principal of an active user, without a session: for work the machine's operator
+    /// does on a user's behalf (the demo seed acting as each demo account). Never reachable from
+    /// a request.
+    pub async fn principal_of_system(&self, email: &Email) -> AppResult<Principal> {
+        let u = store::user_by_email(self.db.read(), email.as_str())
+            .await?
+            .ok_or_else(|| Error::not_found("user", email.as_str()))?;
+        if u.status != UserStatus::Active.as_str() {
+            return Err(Error::unprocessable("user_disabled", format!("{} is not active", email.as_str())).into());
+        }
+        let org =
+            store::org(self.db.read(), u.org_id).await?.ok_or_else(|| Error::not_found("organisation", u.org_id))?;
+        let org_kind: OrgKind = org.kind.parse().map_err(|_| Error::unexpected("unknown organisation kind"))?;
+        let roles = store::roles_of(self.db.read(), u.id).await?;
+        Ok(Principal {
+            user_id: u.id,
+            org_id: u.org_id,
+            org_kind,
+            org_parent_id: org.parent_id,
+            roles,
+            email: u.email,
+            display_name: u.display_name,
+            locale: Locale::parse(&u.locale).unwrap_or_default(),
+            session_id: None,
+        })
+    }
+
     /// Ends the caller's session.
     pub async fn logout(&self, caller: &Principal) -> AppResult<()> {
         let _permit = self.policy.permit(caller, Resource::Session, Action::Revoke)?;

@@ -158,8 +158,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let park = Park::open(settings, Arc::new(SystemClock)).await?;
             match seed::seed_demo(&park).await? {
                 Some(r) => println!(
-                    "demo park loaded: {} organisations, {} users, {} certifications, {} services, {} credentials in {} ms",
-                    r.organisations, r.users, r.certifications, r.services, r.credentials, r.millis
+                    "demo park loaded: {} organisations, {} users, {} certifications, {} services, {} credentials, \
+                     {} contracts with {} orders in {} ms",
+                    r.organisations,
+                    r.users,
+                    r.certifications,
+                    r.services,
+                    r.credentials,
+                    r.contracts,
+                    r.orders,
+                    r.millis
                 ),
                 None => println!("the park already has data; the demo park is only loaded into an empty database"),
             }

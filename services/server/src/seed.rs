@@ -13,7 +13,10 @@ use certification::domain::{CertDef, CertStatus, CredentialFacts, CredentialStat
 use chrono::Duration;
 use directory::domain::{MilestoneDef, OrgStatus, Profile, ServiceDef, ServiceStatus};
 use identity::app::{InitialPassword, NewUser};
-use kernel::{Email, Locale, OrgKind, Password, Rate, Role};
+use kernel::{Email, Fen, Locale, OrgKind, Password, Rate, Role};
+use marketplace::app::{NewBid, NewContract, NewSubcontract};
+use marketplace::domain::{Mode, Reason, Stars, Terms};
+use platform::Principal;
 use serde::Deserialize;
 use tracing::info;
 
@@ -23,6 +26,7 @@ pub const ORGANISATIONS: &str = include_str!("../../../seed-data/organisations.t
 pub const PEOPLE: &str = include_str!("../../../seed-data/people.toml");
 pub const CATALOG: &str = include_str!("../../../seed-data/catalog.toml");
 pub const CREDENTIALS: &str = include_str!("../../../seed-data/credentials.toml");
+pub const ORDERS: &str = include_str!("../../../seed-data/orders.toml");
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "vpark-demo";
@@ -121,6 +125,56 @@ struct CredentialSeed {
     revoked_reason: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrdersFile {
+    contract: Vec<ContractSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractSeed {
+    by: String,
+    signer: String,
+    signer_admin: String,
+    client: String,
+    client_admin: String,
+    signed_days_ago: i64,
+    #[serde(default = "three")]
+    term_years: i32,
+    first_year: String,
+    maintenance: String,
+    lines: Vec<LineSeed>,
+}
+
+fn three() -> i32 {
+    3
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LineSeed {
+    service: String,
+    amount: String,
+    story: String,
+    deliverer: Option<String>,
+    implementer: Option<String>,
+    stars: Option<i16>,
+    comment: Option<String>,
+    reason: Option<String>,
+    #[serde(default)]
+    bids: Vec<BidSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BidSeed {
+    by: String,
+    fee: String,
+    implementer: String,
+    plan: String,
+}
+
 /// What seeding did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SeedReport {
@@ -129,6 +183,8 @@ pub struct SeedReport {
     pub certifications: usize,
     pub services: usize,
     pub credentials: usize,
+    pub contracts: usize,
+    pub orders: usize,
     pub millis: u128,
 }
 
@@ -267,7 +323,170 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
             .map_err(|e| anyhow::anyhow!("credential {} of {}: {}", c.certification, c.holder, e.0))?;
         report.credentials += 1;
     }
+    seed_orders(park, &org_ids, &mut report).await?;
     report.millis = started.elapsed().as_millis();
     info!(?report, "demo park loaded");
     Ok(Some(report))
+}
+
+/// The demo accounts, as principals, looked up once each.
+struct Cast<'a> {
+    park: &'a Park,
+    known: HashMap<String, Principal>,
+}
+
+impl Cast<'_> {
+    async fn get(&mut self, email: &str) -> anyhow::Result<Principal> {
+        if let Some(p) = self.known.get(email) {
+            return Ok(p.clone());
+        }
+        let e = Email::parse(email).map_err(|e| anyhow::anyhow!("{email}: {e}"))?;
+        let p = self.park.identity.principal_of_system(&e).await.map_err(|e| anyhow::anyhow!("{email}: {}", e.0))?;
+        self.known.insert(email.to_owned(), p.clone());
+        Ok(p)
+    }
+}
+
+/// Replays `seed-data/orders.toml`: each contract registered, each order taken as far as its
+/// story says, every step through the marketplace service as the account that would take it.
+async fn seed_orders(park: &Park, org_ids: &HashMap<String, i64>, report: &mut SeedReport) -> anyhow::Result<()> {
+    let file: OrdersFile = toml::from_str(ORDERS).context("seed-data/orders.toml")?;
+    let market = &park.marketplace;
+    let mut cast = Cast { park, known: HashMap::new() };
+    let today = park.clock.now().date_naive();
+    let org =
+        |key: &str| org_ids.get(key).copied().ok_or_else(|| anyhow::anyhow!("orders: unknown organisation {key}"));
+    let fen = |t: &str| Fen::parse_yuan(t).map_err(|e| anyhow::anyhow!("orders: amount {t}: {e}"));
+    let app = |e: platform::AppError| anyhow::anyhow!("{}", e.0);
+    let share = Rate::from_bp(3500).map_err(|e| anyhow::anyhow!("{e}"))?;
+    const STORIES: &[&str] = &[
+        "new",
+        "dispatched",
+        "in_progress",
+        "published",
+        "tender",
+        "claimed",
+        "delivered",
+        "accepted",
+        "rated",
+        "disputed",
+        "cancelled",
+    ];
+    for (i, c) in file.contract.iter().enumerate() {
+        let by = cast.get(&c.by).await?;
+        let signer_id = org(&c.signer)?;
+        let mut lines = Vec::new();
+        for l in &c.lines {
+            lines.push((l.service.clone(), fen(&l.amount)?));
+        }
+        let new = NewContract {
+            client_id: org(&c.client)?,
+            signer_id,
+            account_manager_id: Some(cast.get(&c.signer_admin).await?.user_id),
+            signed_on: today - Duration::days(c.signed_days_ago),
+            term_years: c.term_years,
+            first_year: fen(&c.first_year)?,
+            maintenance_fee: fen(&c.maintenance)?,
+            lines,
+            agreement: None,
+        };
+        let contract =
+            market.create_contract(&by, new).await.map_err(|e| anyhow::anyhow!("contract {}: {}", i + 1, e.0))?;
+        report.contracts += 1;
+        for (line, details) in c.lines.iter().zip(&contract.lines) {
+            let order = details.order_id.ok_or_else(|| anyhow::anyhow!("contract {}: a line without order", i + 1))?;
+            report.orders += 1;
+            let story = line.story.as_str();
+            if !STORIES.contains(&story) {
+                anyhow::bail!("orders: unknown story {story} (one of {})", STORIES.join(", "));
+            }
+            let deadline = park.clock.now() + Duration::days(3);
+            let subcontracted = line.deliverer.as_deref().is_some_and(|d| d != "self");
+            let publish = |mode: Mode| NewSubcontract {
+                reason: Reason::CantDo,
+                mode,
+                terms: Terms::Share(share),
+                min_quality_centi: Some(350),
+                claim_deadline: deadline,
+                extra_certifications: vec![],
+            };
+            let worker = match &line.deliverer {
+                Some(d) if d != "self" => d.clone(),
+                _ => c.signer_admin.clone(),
+            };
+            match story {
+                "new" => continue,
+                "cancelled" => {
+                    let reason = line.reason.clone().unwrap_or_else(|| "客户撤单".into());
+                    market.cancel(&by, order, reason).await.map_err(app)?;
+                    continue;
+                }
+                "published" => {
+                    market.publish(&by, order, publish(Mode::FirstClaim)).await.map_err(app)?;
+                    continue;
+                }
+                "tender" => {
+                    let o = market.publish(&by, order, publish(Mode::Tender)).await.map_err(app)?;
+                    let sid =
+                        o.subcontract.map(|s| s.id).ok_or_else(|| anyhow::anyhow!("a tender without subcontract"))?;
+                    for b in &line.bids {
+                        let bidder = cast.get(&b.by).await?;
+                        let imp = cast.get(&b.implementer).await?.user_id;
+                        let bid = NewBid {
+                            terms: Terms::Fee(fen(&b.fee)?),
+                            plan: b.plan.clone(),
+                            implementer_ids: vec![imp],
+                        };
+                        market.bid(&bidder, sid, bid).await.map_err(app)?;
+                    }
+                    continue;
+                }
+                _ if subcontracted => {
+                    let o = market.publish(&by, order, publish(Mode::FirstClaim)).await.map_err(app)?;
+                    let sid = o.subcontract.map(|s| s.id).ok_or_else(|| anyhow::anyhow!("no subcontract"))?;
+                    market.claim(&cast.get(&worker).await?, sid).await.map_err(app)?;
+                }
+                _ => {
+                    market.dispatch(&by, order, signer_id, None).await.map_err(app)?;
+                }
+            }
+            if story == "dispatched" {
+                continue;
+            }
+            let admin = cast.get(&worker).await?;
+            let imp_email =
+                line.implementer.as_deref().ok_or_else(|| anyhow::anyhow!("order {order}: no implementer"))?;
+            let imp = cast.get(imp_email).await?;
+            let o = market.assign(&admin, order, vec![imp.user_id]).await.map_err(app)?;
+            let finished = !matches!(story, "in_progress" | "claimed");
+            let todo: Vec<i64> =
+                o.milestones.iter().map(|m| m.id).take(if finished { usize::MAX } else { 1 }).collect();
+            for m in todo {
+                market.complete_milestone(&imp, order, m).await.map_err(app)?;
+            }
+            if !finished {
+                continue;
+            }
+            market.deliver(&admin, order).await.map_err(app)?;
+            let client = cast.get(&c.client_admin).await?;
+            match story {
+                "delivered" => {}
+                "disputed" => {
+                    let reason = line.reason.clone().unwrap_or_else(|| "交付范围与合同不符".into());
+                    market.dispute(&client, order, reason).await.map_err(app)?;
+                }
+                "accepted" | "rated" => {
+                    market.accept(&client, order).await.map_err(app)?;
+                    if story == "rated" {
+                        let n = line.stars.unwrap_or(5);
+                        let stars =
+                            Stars { overall: n, professionalism: n, timeliness: n, communication: n, outcome: n };
+                        market.rate(&client, order, stars, line.comment.clone()).await.map_err(app)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
