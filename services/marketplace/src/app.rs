@@ -571,7 +571,7 @@ impl Marketplace {
         }
         .await;
         let id = finish(txn, outcome).await?;
-        self.contract_details(self.db.write(), caller, id).await
+        self.contract_details(self.db.read(), caller, id).await
     }
 
     async fn contract_details<C: ConnectionTrait>(
@@ -813,7 +813,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     /// Publishes an order to the subcontract pool and tells every eligible partner.
@@ -917,7 +917,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     pub async fn cancel(&self, caller: &Principal, id: i64, reason: String) -> AppResult<OrderDetails> {
@@ -944,7 +944,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     // ---- the pool -----------------------------------------------------------------------
@@ -982,10 +982,7 @@ impl Marketplace {
                 store::published(conn, &permit.scope(Some(caller)), filter, page).await?
             }
         };
-        let mut items = Vec::with_capacity(rows.items.len());
-        for s in rows.items {
-            items.push(self.pool_item(conn, caller, s).await?);
-        }
+        let items = self.pool_items(conn, caller, rows.items).await?;
         Ok(Page { items, next: rows.next })
     }
 
@@ -995,37 +992,84 @@ impl Marketplace {
         caller: &Principal,
         s: subcontract::Model,
     ) -> AppResult<PoolItem> {
-        let o =
-            order::Entity::find_by_id(s.order_id).one(conn).await?.ok_or_else(|| Error::unexpected("order missing"))?;
-        let orgs = self.orgs(conn, &[o.client_id, o.signer_id]).await?;
-        let c = contract::Entity::find_by_id(o.contract_id)
-            .one(conn)
+        self.pool_items(conn, caller, vec![s])
             .await?
-            .ok_or_else(|| Error::unexpected("contract missing"))?;
-        let manager = match c.account_manager_id {
-            Some(id) => store::people(conn, &[id]).await?.pop(),
-            None => None,
-        };
-        let service = self
-            .services(conn, &[s.service_id])
+            .pop()
+            .ok_or_else(|| Error::unexpected("subcontract vanished").into())
+    }
+
+    /// The views of many subcontracts, in a fixed number of queries (not one per item).
+    async fn pool_items<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        caller: &Principal,
+        subs: Vec<subcontract::Model>,
+    ) -> AppResult<Vec<PoolItem>> {
+        if subs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let order_ids: Vec<i64> = subs.iter().map(|s| s.order_id).collect();
+        let sub_ids: Vec<i64> = subs.iter().map(|s| s.id).collect();
+        let orders: HashMap<i64, order::Model> = order::Entity::find()
+            .filter(order::Column::Id.is_in(order_ids.clone()))
+            .all(conn)
             .await?
-            .remove(&s.service_id)
-            .ok_or_else(|| Error::unexpected("service missing"))?;
-        let bids = store::bids_of(conn, s.id).await?;
-        let is_publisher = caller.org_kind == OrgKind::Vendor || caller.org_id == s.signer_id;
-        Ok(PoolItem {
-            order_no: o.order_no.clone(),
-            order_due_on: o.due_on,
-            client_name: orgs.get(&o.client_id).map(|c| c.profile.name_zh.clone()).unwrap_or_default(),
-            signer_name: orgs.get(&o.signer_id).map(|c| c.profile.name_zh.clone()).unwrap_or_default(),
-            account_manager: manager,
-            milestones: store::milestones_of(conn, o.id).await?,
-            required_certifications: store::requirements_of(conn, s.id).await?,
-            my_bid: bids.iter().find(|b| b.org_id == caller.org_id).cloned(),
-            bids: if is_publisher { bids } else { Vec::new() },
-            service,
-            sub: s,
-        })
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
+        let mut org_ids: Vec<i64> = orders.values().flat_map(|o| [o.client_id, o.signer_id]).collect();
+        org_ids.sort_unstable();
+        org_ids.dedup();
+        let orgs = self.orgs(conn, &org_ids).await?;
+        let contracts: HashMap<i64, contract::Model> = contract::Entity::find()
+            .filter(contract::Column::Id.is_in(orders.values().map(|o| o.contract_id)))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let manager_ids: Vec<i64> = contracts.values().filter_map(|c| c.account_manager_id).collect();
+        let managers: HashMap<i64, Person> =
+            store::people(conn, &manager_ids).await?.into_iter().map(|p| (p.id, p)).collect();
+        let services = self.services(conn, &subs.iter().map(|s| s.service_id).collect::<Vec<_>>()).await?;
+        let mut milestones: HashMap<i64, Vec<milestone::Model>> = HashMap::new();
+        for m in store::milestones_of_many(conn, &order_ids).await? {
+            milestones.entry(m.order_id).or_default().push(m);
+        }
+        let mut reqs: HashMap<i64, Vec<String>> = HashMap::new();
+        for (sid, cert) in store::requirements_of_many(conn, &sub_ids).await? {
+            reqs.entry(sid).or_default().push(cert);
+        }
+        let mut bids: HashMap<i64, Vec<bid::Model>> = HashMap::new();
+        for b in store::bids_of_many(conn, &sub_ids).await? {
+            bids.entry(b.subcontract_id).or_default().push(b);
+        }
+        let mut out = Vec::with_capacity(subs.len());
+        for s in subs {
+            let o = orders.get(&s.order_id).ok_or_else(|| Error::unexpected("order missing"))?;
+            let manager = contracts
+                .get(&o.contract_id)
+                .and_then(|c| c.account_manager_id)
+                .and_then(|id| managers.get(&id))
+                .cloned();
+            let service = services.get(&s.service_id).cloned().ok_or_else(|| Error::unexpected("service missing"))?;
+            let these = bids.remove(&s.id).unwrap_or_default();
+            let is_publisher = caller.org_kind == OrgKind::Vendor || caller.org_id == s.signer_id;
+            out.push(PoolItem {
+                order_no: o.order_no.clone(),
+                order_due_on: o.due_on,
+                client_name: orgs.get(&o.client_id).map(|c| c.profile.name_zh.clone()).unwrap_or_default(),
+                signer_name: orgs.get(&o.signer_id).map(|c| c.profile.name_zh.clone()).unwrap_or_default(),
+                account_manager: manager,
+                milestones: milestones.remove(&o.id).unwrap_or_default(),
+                required_certifications: reqs.remove(&s.id).unwrap_or_default(),
+                my_bid: these.iter().find(|b| b.org_id == caller.org_id).cloned(),
+                bids: if is_publisher { these } else { Vec::new() },
+                service,
+                sub: s,
+            });
+        }
+        Ok(out)
     }
 
     /// One subcontract: a partner sees it while it is eligible for it (or has bid on or won
@@ -1085,28 +1129,38 @@ impl Marketplace {
     pub async fn claim(&self, caller: &Principal, id: i64) -> AppResult<OrderDetails> {
         let _permit = self.policy.permit(caller, Resource::Subcontract, Action::Claim)?;
         let now = self.clock.now();
+        // Eligibility is read before the write transaction (on the reader pool), so the single
+        // SQLite writer is held only for the claim itself; the guarded UPDATE below decides the
+        // winner whatever was read.
+        let read = self.db.read();
+        let s =
+            subcontract::Entity::find_by_id(id).one(read).await?.ok_or_else(|| Error::not_found("subcontract", id))?;
+        if s.mode != Mode::FirstClaim.as_str() {
+            return Err(Error::conflict("tender_only", "this subcontract is a tender: submit a bid instead").into());
+        }
+        let need = self.need_of_sub(read, &s).await?;
+        let (cand, org) = self
+            .candidates(read, &[OrgKind::SubcontractPartner], Some(caller.org_id))
+            .await?
+            .pop()
+            .ok_or_else(|| Error::forbidden("only a subcontract partner claims subcontracts"))?;
+        let why = domain::eligibility(&cand, &need);
+        if !why.is_empty() {
+            if s.status != SubcontractStatus::Open.as_str() {
+                return Err(Error::not_found("subcontract", id).into());
+            }
+            return Err(not_eligible(&org, &why).into());
+        }
+        if s.status != SubcontractStatus::Open.as_str() {
+            return Err(Error::Conflict {
+                code: "already_claimed",
+                message: format!("this subcontract is no longer open (it is {})", s.status),
+                details: Some(json!({ "current_state": s.status })),
+            }
+            .into());
+        }
         let txn = self.db.begin().await?;
         let outcome: AppResult<Result<order::Model, Error>> = async {
-            let s = subcontract::Entity::find_by_id(id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| Error::not_found("subcontract", id))?;
-            if s.mode != Mode::FirstClaim.as_str() {
-                return Err(Error::conflict("tender_only", "this subcontract is a tender: submit a bid instead").into());
-            }
-            let need = self.need_of_sub(&txn, &s).await?;
-            let (cand, org) = self
-                .candidates(&txn, &[OrgKind::SubcontractPartner], Some(caller.org_id))
-                .await?
-                .pop()
-                .ok_or_else(|| Error::forbidden("only a subcontract partner claims subcontracts"))?;
-            let why = domain::eligibility(&cand, &need);
-            if !why.is_empty() {
-                if s.status != SubcontractStatus::Open.as_str() {
-                    return Err(Error::not_found("subcontract", id).into());
-                }
-                return Err(not_eligible(&org, &why).into());
-            }
             if !store::take_subcontract(&txn, s.id, caller.org_id, now).await? {
                 let current =
                     subcontract::Entity::find_by_id(id).one(&txn).await?.map(|s| s.status).unwrap_or_default();
@@ -1168,7 +1222,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await??;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     /// Submits (or replaces) the caller's bid on an open tender.
@@ -1247,10 +1301,10 @@ impl Marketplace {
         .await;
         let sid = finish(txn, outcome).await?;
         let s = subcontract::Entity::find_by_id(sid)
-            .one(self.db.write())
+            .one(self.db.read())
             .await?
             .ok_or_else(|| Error::not_found("subcontract", sid))?;
-        self.pool_item(self.db.write(), caller, s).await
+        self.pool_item(self.db.read(), caller, s).await
     }
 
     /// Awards a tender to one bid; the other bidders are told.
@@ -1325,7 +1379,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     // ---- delivery -----------------------------------------------------------------------
@@ -1467,7 +1521,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     pub async fn complete_milestone(&self, caller: &Principal, id: i64, milestone_id: i64) -> AppResult<OrderDetails> {
@@ -1506,7 +1560,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     pub async fn deliver(&self, caller: &Principal, id: i64) -> AppResult<OrderDetails> {
@@ -1556,7 +1610,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     async fn accept_milestones<C: ConnectionTrait>(&self, conn: &C, order_id: i64) -> AppResult<()> {
@@ -1605,7 +1659,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     pub async fn dispute(&self, caller: &Principal, id: i64, reason: String) -> AppResult<OrderDetails> {
@@ -1628,7 +1682,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     pub async fn resolve(
@@ -1682,7 +1736,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     // ---- ratings ------------------------------------------------------------------------
@@ -1763,7 +1817,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     pub async fn edit_rating(
@@ -1824,7 +1878,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     pub async fn reply(&self, caller: &Principal, id: i64, text: String) -> AppResult<OrderDetails> {
@@ -1856,7 +1910,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.write(), o).await
+        self.order_details(self.db.read(), o).await
     }
 
     pub async fn quality(&self, caller: &Principal, org_id: i64) -> AppResult<QualityReport> {

@@ -403,6 +403,43 @@ pub async fn requirements_of<C: ConnectionTrait>(conn: &C, subcontract_id: i64) 
     Ok(rows.into_iter().map(|r| r.certification).collect())
 }
 
+/// (subcontract id, certification) for many subcontracts.
+pub async fn requirements_of_many<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        subcontract_id: i64,
+        certification: String,
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let b = conn.get_database_backend();
+    let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let rows = Row::find_by_statement(sql(
+        b,
+        &format!(
+            "SELECT subcontract_id, certification FROM subcontract_requirements WHERE subcontract_id IN ({}) \
+             ORDER BY subcontract_id, certification",
+            ph.join(", ")
+        ),
+        ids.iter().map(|i| Value::from(*i)),
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.subcontract_id, r.certification)).collect())
+}
+
+pub async fn bids_of_many<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<Vec<bid::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    bid::Entity::find()
+        .filter(bid::Column::SubcontractId.is_in(ids.iter().copied()))
+        .order_by_asc(bid::Column::Id)
+        .all(conn)
+        .await
+}
+
 pub async fn insert_requirements<C: ConnectionTrait>(
     conn: &C,
     subcontract_id: i64,

@@ -1,6 +1,7 @@
 //! The `vpark` server: configuration, telemetry, the composition of every area into one HTTP
 //! endpoint, the demo park, and the command line.
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod edge;
