@@ -8,12 +8,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_platform;
 mod m0002_marketplace;
+mod m0003_order_statistics;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_platform::Migration), Box::new(m0002_marketplace::Migration)]
+        vec![
+            Box::new(m0001_platform::Migration),
+            Box::new(m0002_marketplace::Migration),
+            Box::new(m0003_order_statistics::Migration),
+        ]
     }
 }
