@@ -1,7 +1,10 @@
 //! The directory's use cases: organisations of every kind and the service catalog, each change
 //! audited in its own transaction.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use kernel::agreement::{Rule, TierRates};
 
 use kernel::{Action, Clock, Error, OrgKind, Page, PageRequest, Rate, Resource};
 use platform::audit::{self, Change};
@@ -10,7 +13,7 @@ use platform::{Actor, AppError, AppResult, Db, Owner, Permit, PolicyTable, Princ
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 
 use crate::domain::{self, MilestoneDef, OrgStatus, Profile, ServiceDef, ServiceStatus, Tier};
-use crate::store::{self, OrgFilter, ServiceFilter, organisation, service};
+use crate::store::{self, OrgFilter, ServiceFilter, agreement_template, organisation, service};
 
 /// An organisation as the directory knows it.
 #[derive(Debug, Clone)]
@@ -436,5 +439,163 @@ async fn check_certifications<C: ConnectionTrait>(conn: &C, codes: &[String]) ->
             format!("not in the certification catalog: {}", unknown.join(", ")),
         )
         .into())
+    }
+}
+
+/// An agreement template of the catalog.
+#[derive(Debug, Clone)]
+pub struct AgreementTemplate {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub rules: Vec<Rule>,
+    pub tiers: BTreeMap<String, TierRates>,
+    pub version: i32,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A template as written by the platform admin.
+#[derive(Debug, Clone)]
+pub struct TemplateDef {
+    pub name_zh: String,
+    pub name_en: String,
+    pub rules: Vec<Rule>,
+    pub tiers: BTreeMap<String, TierRates>,
+}
+
+pub fn template_from(m: agreement_template::Model) -> AppResult<AgreementTemplate> {
+    Ok(AgreementTemplate {
+        code: m.code,
+        name_zh: m.name_zh,
+        name_en: m.name_en,
+        rules: from_column("agreement_templates.rules", &m.rules)?,
+        tiers: from_column("agreement_templates.tiers", &m.tiers)?,
+        version: m.version,
+        updated_at: m.updated_at,
+    })
+}
+
+/// The template a contract is signed under: the catalog's, or the built-in standard agreement
+/// of DESIGN §5 while the catalog has no `standard` row.
+pub async fn template_for_signing<C: ConnectionTrait>(conn: &C, code: &str) -> AppResult<Option<AgreementTemplate>> {
+    match store::agreement_template_by_code(conn, code).await? {
+        Some(m) => Ok(Some(template_from(m)?)),
+        None if code == "standard" => Ok(Some(AgreementTemplate {
+            code: "standard".into(),
+            name_zh: "标准分成协议".into(),
+            name_en: "Standard revenue-share agreement".into(),
+            rules: kernel::agreement::standard_rules(),
+            tiers: BTreeMap::new(),
+            version: 0,
+            updated_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+        })),
+        None => Ok(None),
+    }
+}
+
+impl Directory {
+    pub async fn list_agreement_templates(&self, caller: &Principal) -> AppResult<Vec<AgreementTemplate>> {
+        let _permit = self.policy.permit(caller, Resource::AgreementTemplate, Action::Read)?;
+        store::agreement_templates(self.db.read()).await?.into_iter().map(template_from).collect()
+    }
+
+    pub async fn get_agreement_template(&self, caller: &Principal, code: &str) -> AppResult<AgreementTemplate> {
+        let _permit = self.policy.permit(caller, Resource::AgreementTemplate, Action::Read)?;
+        let code = kernel::agreement::template_code("code", code)?;
+        template_for_signing(self.db.read(), &code)
+            .await?
+            .ok_or_else(|| Error::not_found("agreement template", &code).into())
+    }
+
+    /// Creates or replaces a template (a new version). Contracts keep the snapshot they were
+    /// signed with; only contracts signed afterwards use the new version.
+    pub async fn put_agreement_template(
+        &self,
+        caller: &Principal,
+        code: &str,
+        def: TemplateDef,
+    ) -> AppResult<AgreementTemplate> {
+        let _permit = self.policy.permit(caller, Resource::AgreementTemplate, Action::Update)?;
+        self.put_agreement_template_as(&Actor::of(caller), code, def).await
+    }
+
+    pub async fn put_agreement_template_system(
+        &self,
+        who: &'static str,
+        code: &str,
+        def: TemplateDef,
+    ) -> AppResult<AgreementTemplate> {
+        self.put_agreement_template_as(&Actor::System(who), code, def).await
+    }
+
+    async fn put_agreement_template_as(
+        &self,
+        actor: &Actor,
+        code: &str,
+        def: TemplateDef,
+    ) -> AppResult<AgreementTemplate> {
+        let code = kernel::agreement::template_code("code", code)?;
+        let name_zh = kernel::text::required_text("name_zh", &def.name_zh, 200)?;
+        let name_en = kernel::text::required_text("name_en", &def.name_en, 200)?;
+        kernel::agreement::validate_rules(&def.rules)?;
+        for (tier, rates) in &def.tiers {
+            tier.parse::<Tier>().map_err(|_| Error::invalid("tiers", format!("no tier {tier}")))?;
+            // The tier's rates must keep the agreement within 100 % too.
+            let raised =
+                kernel::agreement::snapshot(&code, 0, &def.rules, &def.tiers, OrgKind::EquityPartner, Some(tier));
+            kernel::agreement::validate_rules(&raised.rules)?;
+            let _ = rates;
+        }
+        let now = self.clock.now();
+        let txn = self.db.begin().await?;
+        let outcome: AppResult<AgreementTemplate> = async {
+            let before = store::agreement_template_by_code(&txn, &code).await?;
+            let rules = to_column(&def.rules)?;
+            let tiers = to_column(&def.tiers)?;
+            let m = match &before {
+                Some(b) => {
+                    let mut am: agreement_template::ActiveModel = b.clone().into();
+                    am.name_zh = Set(name_zh.clone());
+                    am.name_en = Set(name_en.clone());
+                    am.rules = Set(rules);
+                    am.tiers = Set(tiers);
+                    am.version = Set(b.version + 1);
+                    am.updated_by = Set(actor.user_id());
+                    am.updated_at = Set(now);
+                    am.update(&txn).await?
+                }
+                None => {
+                    agreement_template::ActiveModel {
+                        id: Default::default(),
+                        code: Set(code.clone()),
+                        name_zh: Set(name_zh.clone()),
+                        name_en: Set(name_en.clone()),
+                        rules: Set(rules),
+                        tiers: Set(tiers),
+                        version: Set(1),
+                        updated_by: Set(actor.user_id()),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    }
+                    .insert(&txn)
+                    .await?
+                }
+            };
+            let mut change = Change::new(
+                Resource::AgreementTemplate,
+                if before.is_some() { "updated" } else { "created" },
+                m.id,
+            )
+            .after(&serde_json::json!({ "code": m.code, "version": m.version, "rules": m.rules, "tiers": m.tiers }));
+            if let Some(b) = &before {
+                change = change.before(
+                    &serde_json::json!({ "code": b.code, "version": b.version, "rules": b.rules, "tiers": b.tiers }),
+                );
+            }
+            audit::record_in(&txn, actor, now, change).await?;
+            template_from(m)
+        }
+        .await;
+        finish(txn, outcome).await
     }
 }

@@ -360,7 +360,7 @@ pub fn validate_service(mut s: ServiceDef) -> Result<ServiceDef, Error> {
         last_due = m.due_days;
     }
     if let Some(t) = &s.agreement_template {
-        s.agreement_template = Some(kernel::text::code("agreement_template", t)?);
+        s.agreement_template = Some(kernel::agreement::template_code("agreement_template", t)?);
     }
     Ok(s)
 }

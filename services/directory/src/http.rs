@@ -1,7 +1,10 @@
 //! The directory API: organisations, the service catalog, and the reference lists (regions,
 //! industries, service categories).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use kernel::agreement::{Applies, Basis, Beneficiary, Rule, TierRates};
 
 use chrono::{DateTime, Utc};
 use kernel::reference::{INDUSTRIES, Named, REGIONS, SERVICE_CATEGORIES};
@@ -13,7 +16,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{Enum, Object, OpenApi, Tags};
 
-use crate::app::{Directory, OrgPatch, Organisation, Service, ServicePatch};
+use crate::app::{AgreementTemplate, Directory, OrgPatch, Organisation, Service, ServicePatch, TemplateDef};
 use crate::domain::{MilestoneDef, OrgStatus, Profile, ServiceDef, ServiceStatus, Tier};
 use crate::store::{OrgFilter, ServiceFilter};
 
@@ -487,6 +490,188 @@ pub struct DirectoryApi {
     pub directory: Arc<Directory>,
 }
 
+// ---- agreement templates -----------------------------------------------------------------
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case", remote = "Beneficiary")]
+pub enum BeneficiaryName {
+    Subcontractor,
+    Signer,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case", remote = "Applies")]
+pub enum AppliesName {
+    FirstYear,
+    Maintenance,
+    Any,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case", remote = "Basis")]
+pub enum BasisName {
+    Gross,
+    Remainder,
+}
+
+/// One rule of an agreement, applied in order; the vendor takes what the rules leave.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct AgreementRuleView {
+    pub beneficiary: BeneficiaryName,
+    /// The stream the rule applies to.
+    pub stream: AppliesName,
+    /// Only this contract line (its number); every line when absent.
+    pub line_no: Option<i32>,
+    /// `gross`: of what was paid on the line and stream; `remainder`: of what the rules
+    /// before it left.
+    pub basis: BasisName,
+    /// The rate ("0.40"); absent for the subcontractor, whose terms are those of its award.
+    pub rate: Option<DecimalText>,
+    /// The share is held back until the line's order is accepted.
+    #[oai(default)]
+    pub held_until_acceptance: bool,
+}
+
+impl Example for AgreementRuleView {
+    fn example() -> Self {
+        AgreementRuleView {
+            beneficiary: BeneficiaryName::Signer,
+            stream: AppliesName::FirstYear,
+            line_no: None,
+            basis: BasisName::Remainder,
+            rate: Some(DecimalText("0.40".into())),
+            held_until_acceptance: false,
+        }
+    }
+}
+
+impl From<&Rule> for AgreementRuleView {
+    fn from(r: &Rule) -> Self {
+        AgreementRuleView {
+            beneficiary: r.beneficiary.into(),
+            stream: r.stream.into(),
+            line_no: r.line_no,
+            basis: r.basis.into(),
+            rate: r.rate.map(|r| DecimalText(r.to_wire())),
+            held_until_acceptance: r.held_until_acceptance,
+        }
+    }
+}
+
+fn parse_rate(field: &str, t: &Option<DecimalText>) -> Result<Option<Rate>, Error> {
+    t.as_ref().map(|t| Rate::parse(t.as_str()).map_err(|e| Error::invalid(field, e.to_string()))).transpose()
+}
+
+pub fn rules_from(views: &[AgreementRuleView]) -> Result<Vec<Rule>, Error> {
+    views
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            Ok(Rule {
+                beneficiary: v.beneficiary.into(),
+                stream: v.stream.into(),
+                line_no: v.line_no,
+                basis: v.basis.into(),
+                rate: parse_rate(&format!("rules[{i}].rate"), &v.rate)?,
+                held_until_acceptance: v.held_until_acceptance,
+            })
+        })
+        .collect()
+}
+
+/// A tier's overrides of the signer's rates.
+#[derive(Object, Debug, Clone)]
+pub struct TierRatesView {
+    pub first_year: Option<DecimalText>,
+    pub maintenance: Option<DecimalText>,
+}
+
+/// A revenue-share agreement template. A contract stores the snapshot taken at signing (the
+/// signer's tier applied); changing a template never alters signed contracts.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct AgreementTemplateView {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub rules: Vec<AgreementRuleView>,
+    /// Overrides of the signer's rates by partner tier (`silver`, `gold`, `platinum`).
+    pub tiers: BTreeMap<String, TierRatesView>,
+    /// Raised by every change.
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Example for AgreementTemplateView {
+    fn example() -> Self {
+        AgreementTemplate {
+            code: "standard".into(),
+            name_zh: "标准分成协议".into(),
+            name_en: "Standard revenue-share agreement".into(),
+            rules: kernel::agreement::standard_rules(),
+            tiers: BTreeMap::from([(
+                "gold".to_owned(),
+                TierRates { first_year: None, maintenance: Rate::parse("0.25").ok() },
+            )]),
+            version: 1,
+            updated_at: example_time(),
+        }
+        .into()
+    }
+}
+
+impl From<AgreementTemplate> for AgreementTemplateView {
+    fn from(t: AgreementTemplate) -> Self {
+        AgreementTemplateView {
+            code: t.code,
+            name_zh: t.name_zh,
+            name_en: t.name_en,
+            rules: t.rules.iter().map(Into::into).collect(),
+            tiers: t
+                .tiers
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = |r: Option<Rate>| r.map(|r| DecimalText(r.to_wire()));
+                    (k, TierRatesView { first_year: text(v.first_year), maintenance: text(v.maintenance) })
+                })
+                .collect(),
+            version: t.version,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// A template to create or replace.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct PutAgreementTemplateRequest {
+    pub name_zh: String,
+    pub name_en: String,
+    pub rules: Vec<AgreementRuleView>,
+    #[oai(default)]
+    pub tiers: BTreeMap<String, TierRatesView>,
+}
+
+impl Example for PutAgreementTemplateRequest {
+    fn example() -> Self {
+        let t = AgreementTemplateView::example();
+        PutAgreementTemplateRequest { name_zh: t.name_zh, name_en: t.name_en, rules: t.rules, tiers: t.tiers }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct AgreementTemplateList {
+    pub items: Vec<AgreementTemplateView>,
+}
+
+impl Example for AgreementTemplateList {
+    fn example() -> Self {
+        AgreementTemplateList { items: vec![AgreementTemplateView::example()] }
+    }
+}
+
 #[OpenApi(prefix_path = "/api/v1")]
 impl DirectoryApi {
     /// List organisations
@@ -640,6 +825,64 @@ impl DirectoryApi {
             status: b.status.map(Into::into),
         };
         Ok(Json(self.directory.update_service(&auth.0, id.0, patch).await?.into()))
+    }
+
+    /// List agreement templates
+    ///
+    /// The revenue-share templates contracts are signed under (vendor roles and the platform
+    /// admin).
+    #[oai(
+        path = "/agreement-templates",
+        method = "get",
+        operation_id = "listAgreementTemplates",
+        tag = "ApiTags::Services"
+    )]
+    async fn list_templates(&self, auth: Caller) -> ApiResult<Json<AgreementTemplateList>> {
+        let items = self.directory.list_agreement_templates(&auth.0).await?;
+        Ok(Json(AgreementTemplateList { items: items.into_iter().map(Into::into).collect() }))
+    }
+
+    /// Read an agreement template
+    #[oai(
+        path = "/agreement-templates/:code",
+        method = "get",
+        operation_id = "getAgreementTemplate",
+        tag = "ApiTags::Services"
+    )]
+    async fn get_template(&self, auth: Caller, code: Path<String>) -> ApiResult<Json<AgreementTemplateView>> {
+        Ok(Json(self.directory.get_agreement_template(&auth.0, &code.0).await?.into()))
+    }
+
+    /// Create or replace an agreement template
+    ///
+    /// Each change is a new version; contracts keep the snapshot they were signed with. Rules
+    /// whose rates could ever share out more than 100 % of a stream are refused with 422
+    /// `agreement_exceeds_100_percent` naming the stream (a tier's rates included).
+    #[oai(
+        path = "/agreement-templates/:code",
+        method = "put",
+        operation_id = "putAgreementTemplate",
+        tag = "ApiTags::Services"
+    )]
+    async fn put_template(
+        &self,
+        auth: Caller,
+        code: Path<String>,
+        body: Json<PutAgreementTemplateRequest>,
+    ) -> ApiResult<Json<AgreementTemplateView>> {
+        let b = body.0;
+        let mut tiers = BTreeMap::new();
+        for (tier, v) in &b.tiers {
+            tiers.insert(
+                tier.clone(),
+                TierRates {
+                    first_year: parse_rate(&format!("tiers.{tier}.first_year"), &v.first_year)?,
+                    maintenance: parse_rate(&format!("tiers.{tier}.maintenance"), &v.maintenance)?,
+                },
+            );
+        }
+        let def = TemplateDef { name_zh: b.name_zh, name_en: b.name_en, rules: rules_from(&b.rules)?, tiers };
+        Ok(Json(self.directory.put_agreement_template(&auth.0, &code.0, def).await?.into()))
     }
 
     /// Reference lists

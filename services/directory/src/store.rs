@@ -209,3 +209,44 @@ pub async fn unknown_certifications<C: ConnectionTrait>(conn: &C, codes: &[Strin
         .collect();
     Ok(codes.iter().filter(|c| !known.contains(c)).cloned().collect())
 }
+
+pub mod agreement_template {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "agreement_templates")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub code: String,
+        pub name_zh: String,
+        pub name_en: String,
+        pub rules: Json,
+        pub tiers: Json,
+        pub version: i32,
+        pub updated_by: Option<i64>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub async fn agreement_template_by_code<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+) -> Result<Option<agreement_template::Model>, DbErr> {
+    agreement_template::Entity::find().filter(agreement_template::Column::Code.eq(code)).one(conn).await
+}
+
+pub async fn agreement_templates<C: ConnectionTrait>(conn: &C) -> Result<Vec<agreement_template::Model>, DbErr> {
+    agreement_template::Entity::find().order_by_asc(agreement_template::Column::Code).all(conn).await
+}
+
+/// The Chinese name of an organisation (for e-mails).
+pub async fn org_name<C: ConnectionTrait>(conn: &C, id: i64) -> Result<Option<String>, DbErr> {
+    Ok(organisation::Entity::find_by_id(id).one(conn).await?.map(|o| o.name_zh))
+}

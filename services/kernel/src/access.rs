@@ -124,6 +124,14 @@ pub enum Resource {
     Subcontract,
     /// A client's rating of a delivered order, and the quality scores computed from ratings.
     Rating,
+    /// A revenue-share agreement template of the catalog.
+    AgreementTemplate,
+    /// Money received from a client or refunded to it.
+    Payment,
+    /// A settlement run: posting the shares of payments to the ledger.
+    Settlement,
+    /// Ledger entries and balances of a party (or, supervised, of a contract).
+    Ledger,
 }
 
 impl Resource {
@@ -168,6 +176,8 @@ pub enum Action {
     Rate,
     /// Answer a rating (the deliverer).
     Reply,
+    /// Run something that posts money (a settlement).
+    Run,
 }
 
 impl Action {

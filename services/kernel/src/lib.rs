@@ -5,6 +5,7 @@
 //! pages and cursors, and the error vocabulary that one function per API maps to HTTP.
 
 pub mod access;
+pub mod agreement;
 pub mod clock;
 pub mod error;
 pub mod money;
@@ -13,6 +14,7 @@ pub mod reference;
 pub mod text;
 
 pub use access::{Action, OrgKind, Relation, Resource, Role};
+pub use agreement::{Agreement, Stream};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use money::{Fen, MoneyError, Rate};

@@ -71,7 +71,8 @@ pub struct NewContract {
     pub maintenance_fee: Fen,
     /// (service code, amount)
     pub lines: Vec<(String, Fen)>,
-    pub agreement: Option<Value>,
+    /// The agreement template to sign under (default: the first service's, else `standard`).
+    pub agreement_template: Option<String>,
 }
 
 /// An order with everything its parties need to work on it.
@@ -163,16 +164,55 @@ fn recipient(p: &Person) -> Recipient {
 /// The organisation administrator roles that receive an organisation's order e-mails.
 const ADMIN_ROLES: &[&str] = &["team_admin", "equity_admin", "sub_admin", "client_admin"];
 
+/// Queues an e-mail to every administrator of an organisation, in the caller's transaction.
+pub async fn notify_org_admins<C: ConnectionTrait>(
+    conn: &C,
+    now: chrono::DateTime<chrono::Utc>,
+    template: Template,
+    org_id: i64,
+    payload: &Value,
+    dedupe: &str,
+) -> AppResult<()> {
+    for p in store::people_with_roles(conn, Some(org_id), ADMIN_ROLES).await? {
+        let n = Notification {
+            template,
+            to: recipient(&p),
+            payload: payload.clone(),
+            org_id: Some(org_id),
+            dedupe_key: Some(format!("{dedupe}:{}", p.id)),
+        };
+        notify::enqueue_in(conn, now, &n).await?;
+    }
+    Ok(())
+}
+
 pub struct Marketplace {
     db: Db,
     policy: Arc<PolicyTable>,
     clock: Arc<dyn Clock>,
     config: MarketConfig,
+    money_hook: std::sync::OnceLock<MoneyHook>,
 }
+
+/// Called (after commit) with the contract whose money split an order change moved: an
+/// acceptance releases held shares, a cancellation re-splits. The ledger settles it.
+pub type MoneyHook = Arc<dyn Fn(i64) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
 
 impl Marketplace {
     pub fn new(db: Db, policy: Arc<PolicyTable>, clock: Arc<dyn Clock>, config: MarketConfig) -> Self {
-        Marketplace { db, policy, clock, config }
+        Marketplace { db, policy, clock, config, money_hook: std::sync::OnceLock::new() }
+    }
+
+    /// Registers what runs after an order change that moves money (once; later calls are
+    /// ignored).
+    pub fn on_money_change(&self, hook: MoneyHook) {
+        let _ = self.money_hook.set(hook);
+    }
+
+    async fn money_changed(&self, contract_id: i64) {
+        if let Some(hook) = self.money_hook.get() {
+            hook(contract_id).await;
+        }
     }
 
     pub fn config(&self) -> &MarketConfig {
@@ -382,6 +422,19 @@ impl Marketplace {
         am.updated_at = Set(now);
         set(&mut am);
         let after = am.update(conn).await?;
+        if matches!(
+            event,
+            OrderEvent::Dispatch
+                | OrderEvent::Publish
+                | OrderEvent::Award
+                | OrderEvent::Lapse
+                | OrderEvent::Accept
+                | OrderEvent::ResolveAccepted
+                | OrderEvent::Cancel
+        ) {
+            // Who executes the line, and whether it is accepted, decide its split.
+            store::bump_settle_rev(conn, o.contract_id).await?;
+        }
         audit::record_in(
             conn,
             actor,
@@ -456,9 +509,22 @@ impl Marketplace {
                 }
                 services.push(s);
             }
-            let agreement = new.agreement.clone().unwrap_or_else(|| {
-                json!({ "template": services[0].def.agreement_template.clone().unwrap_or_else(|| "standard".into()) })
-            });
+            let code = match new.agreement_template.as_deref().or(services[0].def.agreement_template.as_deref()) {
+                Some(c) => kernel::agreement::template_code("agreement_template", c)?,
+                None => "standard".to_owned(),
+            };
+            let template = directory::app::template_for_signing(&txn, &code)
+                .await?
+                .ok_or_else(|| Error::invalid("agreement_template", format!("no agreement template {code}")))?;
+            let snapshot = kernel::agreement::snapshot(
+                &template.code,
+                template.version,
+                &template.rules,
+                &template.tiers,
+                signer.profile.kind,
+                signer.profile.tier.map(|t| t.as_str()),
+            );
+            let agreement = serde_json::to_value(&snapshot).map_err(Error::unexpected)?;
             let c = contract::ActiveModel {
                 id: Default::default(),
                 contract_no: Set(format!("TMP-{}", rand_suffix())),
@@ -944,6 +1010,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
+        self.money_changed(o.contract_id).await;
         self.order_details(self.db.read(), o).await
     }
 
@@ -1659,6 +1726,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
+        self.money_changed(o.contract_id).await;
         self.order_details(self.db.read(), o).await
     }
 
@@ -1736,6 +1804,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
+        self.money_changed(o.contract_id).await;
         self.order_details(self.db.read(), o).await
     }
 

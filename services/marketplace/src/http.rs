@@ -260,8 +260,10 @@ pub struct CreateContractRequest {
     pub annual_maintenance_fee: DecimalText,
     /// One line per service sold; the amounts add up to the first-year amount.
     pub lines: Vec<LineRequest>,
-    /// The revenue-share agreement snapshot; defaults to the service's template.
-    pub agreement: Option<Any<serde_json::Value>>,
+    /// The agreement template to sign under (its current version is snapshotted into the
+    /// contract, with the signer's tier rates); defaults to the first line's service template,
+    /// else `standard`.
+    pub agreement_template: Option<String>,
 }
 
 impl Example for CreateContractRequest {
@@ -278,7 +280,7 @@ impl Example for CreateContractRequest {
                 LineRequest { service: "ERP-IMPL".into(), amount: DecimalText("60000.00".into()) },
                 LineRequest { service: "TAX-PLAN".into(), amount: DecimalText("40000.00".into()) },
             ],
-            agreement: None,
+            agreement_template: None,
         }
     }
 }
@@ -1087,7 +1089,7 @@ impl MarketplaceApi {
             first_year: amount("first_year_amount", &b.first_year_amount)?,
             maintenance_fee: amount("annual_maintenance_fee", &b.annual_maintenance_fee)?,
             lines,
-            agreement: b.agreement.map(|a| a.0),
+            agreement_template: b.agreement_template,
         };
         Ok(Json(self.market.create_contract(&auth.0, new).await?.into()))
     }

@@ -932,3 +932,14 @@ pub async fn published<C: ConnectionTrait>(
     let rows = q.order_by_desc(S::Id).limit(page.limit + 1).all(conn).await?;
     Ok(Page::from_rows(rows, page.limit, |m| Cursor::after_id(m.id)))
 }
+
+/// Marks a contract's money split as changed; settlement catches up to it.
+pub async fn bump_settle_rev<C: ConnectionTrait>(conn: &C, contract_id: i64) -> Result<(), DbErr> {
+    conn.execute_raw(sql(
+        conn.get_database_backend(),
+        "UPDATE contracts SET settle_rev = settle_rev + 1 WHERE id = $1",
+        [contract_id.into()],
+    ))
+    .await?;
+    Ok(())
+}

@@ -39,6 +39,10 @@ pub enum Template {
     OrderRated,
     /// A rating of 2 stars or less (to vendor ops).
     LowRatingAlert,
+    /// Vendor finance recorded a payment or refund on a contract the recipient signed.
+    PaymentRecorded,
+    /// A held execution share was released to the recipient's organisation on acceptance.
+    ShareReleased,
 }
 
 impl Template {
@@ -58,6 +62,21 @@ impl Template {
             Template::PasswordReset => serde_json::json!({
                 "link": "http://127.0.0.1:8080/#/set-password?token=vpt_example",
                 "expires_at": "2026-11-22 11:00 UTC",
+            }),
+            Template::PaymentRecorded => serde_json::json!({
+                "contract_no": "HT2026000012",
+                "client": "宁波海曙精密机械有限公司",
+                "line_no": 2,
+                "stream": "first_year",
+                "amount": "20000.00",
+                "received_on": "2026-11-20",
+                "share": "2400.00",
+            }),
+            Template::ShareReleased => serde_json::json!({
+                "contract_no": "HT2026000012",
+                "client": "宁波海曙精密机械有限公司",
+                "line_no": 2,
+                "amount": "14000.00",
             }),
             _ => serde_json::json!({
                 "order_no": "HT2026000012-1",
