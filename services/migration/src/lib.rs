@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_platform;
 mod m0002_marketplace;
 mod m0003_order_statistics;
+mod m0004_ledger;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_platform::Migration),
             Box::new(m0002_marketplace::Migration),
             Box::new(m0003_order_statistics::Migration),
+            Box::new(m0004_ledger::Migration),
         ]
     }
 }

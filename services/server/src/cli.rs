@@ -59,6 +59,10 @@ enum Command {
         #[arg(long)]
         admin_name: String,
     },
+    /// Settle every contract whose money moved: post the shares of new payments, releases on
+    /// acceptance and re-splits on cancellation to the ledger. Idempotent and safe to
+    /// interrupt: each batch of contracts commits on its own, and a second run posts nothing.
+    Settle,
     /// Print the OpenAPI specification (JSON) of this build.
     ExportOpenapi {
         /// Write to this file instead of standard output.
@@ -162,6 +166,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(settings).await
         }
         Command::Bench(BenchCommand::Marketplace(b)) => crate::bench::run(settings, b).await,
+        Command::Settle => {
+            let park = Park::open(settings, Arc::new(SystemClock)).await?;
+            settle(&park).await
+        }
         Command::Migrate => {
             Park::open(settings, Arc::new(SystemClock)).await?;
             println!("migrations applied");
@@ -391,5 +399,33 @@ async fn user(settings: Settings, cmd: UserCommand) -> anyhow::Result<()> {
         }
     }
     park.db.clone().close().await;
+    Ok(())
+}
+
+async fn settle(park: &Park) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let waiting = park.ledger.unsettled_contracts().await.map_err(|e| anyhow::anyhow!("{}", e.0))?;
+    let bar = indicatif::ProgressBar::new(waiting);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} settling [{bar:40}] {pos}/{len} contracts ({per_sec}, {eta})",
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .progress_chars("=> "),
+    );
+    if std::env::var_os("CI").is_some() {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let done = park.ledger.settle_all(None, &|n| bar.inc(n)).await.map_err(|e| anyhow::anyhow!("{}", e.0))?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "settled {} contracts: {} payments, {} transactions, {} entries in {:.2} s",
+        done.contracts, done.payments, done.transactions, done.entries, secs
+    );
+    let unbalanced = park.ledger.unbalanced().await.map_err(|e| anyhow::anyhow!("{}", e.0))?;
+    if !unbalanced.is_empty() {
+        anyhow::bail!("{} ledger transactions do not balance (first: {})", unbalanced.len(), unbalanced[0]);
+    }
     Ok(())
 }

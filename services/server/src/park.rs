@@ -15,6 +15,8 @@ use identity::app::{Identity, IdentityConfig};
 use identity::audit::AuditLog;
 use identity::http::{AuditApi, AuthApi, UserApi};
 use kernel::Clock;
+use ledger::Ledger;
+use ledger::http::LedgerApi;
 use marketplace::http::MarketplaceApi;
 use marketplace::{MarketConfig, Marketplace};
 use migration::{Migrator, MigratorTrait};
@@ -33,8 +35,17 @@ use crate::edge::Edge;
 use crate::metrics::Metrics;
 use crate::ops::OperationsApi;
 
-pub type Apis =
-    (AuthApi, UserApi, DirectoryApi, CertificationApi, MarketplaceApi, NotificationApi, AuditApi, OperationsApi);
+pub type Apis = (
+    AuthApi,
+    UserApi,
+    DirectoryApi,
+    CertificationApi,
+    MarketplaceApi,
+    LedgerApi,
+    NotificationApi,
+    AuditApi,
+    OperationsApi,
+);
 
 pub struct Park {
     pub settings: Settings,
@@ -45,6 +56,7 @@ pub struct Park {
     pub directory: Arc<Directory>,
     pub certifications: Arc<Certifications>,
     pub marketplace: Arc<Marketplace>,
+    pub ledger: Arc<Ledger>,
     pub notifications: Arc<Notifications>,
     pub audit: Arc<AuditLog>,
     pub templates: Arc<Templates>,
@@ -106,6 +118,19 @@ impl Park {
             public_url: settings.public_url(),
         };
         let marketplace = Arc::new(Marketplace::new(db.clone(), policy.clone(), clock.clone(), market_config));
+        let ledger = Arc::new(Ledger::new(db.clone(), policy.clone(), clock.clone()));
+        // An acceptance releases held shares and a cancellation re-splits: settle at once. A
+        // failure here loses nothing — the contract stays marked and the next sweep or
+        // `vpark settle` posts it.
+        let settler = ledger.clone();
+        marketplace.on_money_change(Arc::new(move |contract_id| {
+            let settler = settler.clone();
+            Box::pin(async move {
+                if let Err(e) = settler.settle_contract(contract_id).await {
+                    tracing::warn!(contract_id, error = %e.0, "settlement after an order change failed; the sweep retries");
+                }
+            })
+        }));
         let notifications = Arc::new(Notifications { db: db.clone(), policy: policy.clone(), clock: clock.clone() });
         let audit = Arc::new(AuditLog { db: db.clone(), policy: policy.clone() });
         let templates = Arc::new(Templates::load()?);
@@ -118,6 +143,7 @@ impl Park {
             directory,
             certifications,
             marketplace,
+            ledger,
             notifications,
             audit,
             templates,
@@ -133,6 +159,7 @@ impl Park {
             DirectoryApi { directory: self.directory.clone() },
             CertificationApi { certifications: self.certifications.clone() },
             MarketplaceApi { market: self.marketplace.clone(), clock: self.clock.clone() },
+            LedgerApi { ledger: self.ledger.clone() },
             NotificationApi { app: self.notifications.clone() },
             AuditApi { audit: self.audit.clone() },
             OperationsApi { db: self.db.clone(), metrics: self.metrics.clone() },
@@ -189,12 +216,21 @@ impl Park {
 
     /// Runs the marketplace sweeps every `sweep_interval_s` until `stop` fires: winners that
     /// assigned nobody in time lose their order back to the pool; overdue milestones are
-    /// announced once. Safe on several replicas (rows are taken with SKIP LOCKED).
+    /// announced once; contracts whose money moved are settled. Safe on several replicas (rows are
+    /// taken with SKIP LOCKED).
     pub fn sweeps(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
         let every = Duration::from_secs(self.settings.marketplace.sweep_interval_s);
         let market = self.marketplace.clone();
+        let ledger = self.ledger.clone();
         async move {
             loop {
+                match ledger.settle_all(None, &|_| {}).await {
+                    Ok(s) if s.transactions > 0 => {
+                        tracing::info!(contracts = s.contracts, transactions = s.transactions, "settlement caught up")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e.0, "the settlement sweep failed; retrying next round"),
+                }
                 match market.sweep_lapsed().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(orders = n, "orders returned to the pool: no implementer assigned in time"),

@@ -301,6 +301,27 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
         report.services += 1;
     }
 
+    // The standard agreement of DESIGN §5, with the tiers' raised channel rates.
+    let rate = |t: &str| kernel::Rate::parse(t).ok();
+    let tiers = std::collections::BTreeMap::from([
+        ("silver".to_owned(), kernel::agreement::TierRates { first_year: None, maintenance: rate("0.22") }),
+        ("gold".to_owned(), kernel::agreement::TierRates { first_year: rate("0.42"), maintenance: rate("0.25") }),
+        ("platinum".to_owned(), kernel::agreement::TierRates { first_year: rate("0.45"), maintenance: rate("0.30") }),
+    ]);
+    park.directory
+        .put_agreement_template_system(
+            WHO,
+            "standard",
+            directory::app::TemplateDef {
+                name_zh: "标准分成协议".into(),
+                name_en: "Standard revenue-share agreement".into(),
+                rules: kernel::agreement::standard_rules(),
+                tiers,
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("agreement template: {}", e.0))?;
+
     let today = park.clock.now().date_naive();
     for c in creds.credential {
         let user_id =
@@ -388,7 +409,7 @@ async fn seed_orders(park: &Park, org_ids: &HashMap<String, i64>, report: &mut S
             first_year: fen(&c.first_year)?,
             maintenance_fee: fen(&c.maintenance)?,
             lines,
-            agreement: None,
+            agreement_template: None,
         };
         let contract =
             market.create_contract(&by, new).await.map_err(|e| anyhow::anyhow!("contract {}: {}", i + 1, e.0))?;

@@ -1,0 +1,383 @@
+//! The money API: payments (idempotent), settlements, ledger entries and balances.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kernel::{Error, Fen, Rate, Stream};
+use platform::api_types::DecimalText;
+use platform::http::{ApiResult, Caller, page_request};
+use poem_openapi::param::{Header, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
+
+use crate::app::{Balance, EntryFilter, Ledger, NewPayment, RecordedPayment, SettleSummary};
+use crate::store::{entry, payment};
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Money received from clients (回款) and refunded to them, settled automatically into
+    /// every party's share.
+    Money,
+}
+
+fn example_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T08:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+}
+
+fn example_date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default()
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case", remote = "Stream")]
+pub enum StreamName {
+    FirstYear,
+    Maintenance,
+}
+
+/// A payment to record. Refunds are negative amounts, at most what was paid on the line and
+/// stream.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct RecordPaymentRequest {
+    pub contract_id: i64,
+    /// The contract line (1, 2, …) the money is for.
+    pub line_no: i32,
+    pub stream: StreamName,
+    /// The contract year: 1 for `first_year` (the default), 2 or later for `maintenance`.
+    pub year: Option<i32>,
+    /// "20000.00"; negative for a refund.
+    pub amount: DecimalText,
+    pub received_on: NaiveDate,
+    pub note: Option<String>,
+}
+
+impl Example for RecordPaymentRequest {
+    fn example() -> Self {
+        RecordPaymentRequest {
+            contract_id: 12,
+            line_no: 2,
+            stream: StreamName::FirstYear,
+            year: None,
+            amount: DecimalText("20000.00".into()),
+            received_on: example_date(),
+            note: Some("招商银行转账 / bank transfer".into()),
+        }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct PaymentView {
+    pub id: i64,
+    pub contract_id: i64,
+    pub line_no: i32,
+    pub stream: StreamName,
+    pub year: i32,
+    pub amount: DecimalText,
+    pub received_on: NaiveDate,
+    pub note: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    /// When settlement posted its shares (absent until then).
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+impl Example for PaymentView {
+    fn example() -> Self {
+        PaymentView {
+            id: 7,
+            contract_id: 12,
+            line_no: 2,
+            stream: StreamName::FirstYear,
+            year: 1,
+            amount: DecimalText("20000.00".into()),
+            received_on: example_date(),
+            note: None,
+            recorded_at: example_time(),
+            settled_at: Some(example_time()),
+        }
+    }
+}
+
+fn payment_view(p: payment::Model, line_no: i32) -> PaymentView {
+    PaymentView {
+        id: p.id,
+        contract_id: p.contract_id,
+        line_no,
+        stream: if p.stream == "maintenance" { StreamName::Maintenance } else { StreamName::FirstYear },
+        year: p.year,
+        amount: DecimalText(Fen::new(p.amount_fen).to_yuan()),
+        received_on: p.received_on,
+        note: p.note,
+        recorded_at: p.created_at,
+        settled_at: p.settled_at,
+    }
+}
+
+platform::page_of!(PaymentPage, PaymentView);
+
+#[derive(ApiResponse, Debug)]
+pub enum PaymentResponse {
+    /// Recorded, and its shares posted.
+    #[oai(status = 201)]
+    Created(Json<PaymentView>),
+    /// This Idempotency-Key and body were recorded before: the first result, nothing new.
+    #[oai(status = 200)]
+    Replayed(Json<PaymentView>),
+}
+
+/// What a settlement run posted.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct SettlementView {
+    pub contracts: u64,
+    pub payments: u64,
+    pub transactions: u64,
+    pub entries: u64,
+}
+
+impl Example for SettlementView {
+    fn example() -> Self {
+        SettlementView { contracts: 3, payments: 5, transactions: 6, entries: 22 }
+    }
+}
+
+impl From<SettleSummary> for SettlementView {
+    fn from(s: SettleSummary) -> Self {
+        SettlementView {
+            contracts: s.contracts,
+            payments: s.payments,
+            transactions: s.transactions,
+            entries: s.entries,
+        }
+    }
+}
+
+/// One immutable ledger entry. `debit`/`credit`: one of them is "0.00". Party accounts
+/// (`payable`, `held`, `vendor_revenue`) grow by credits; `cash` by debits.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct EntryView {
+    pub id: i64,
+    /// Entries of one transaction balance (debits = credits).
+    pub txn_id: i64,
+    pub contract_id: Option<i64>,
+    pub line_id: Option<i64>,
+    pub stream: Option<String>,
+    /// The payment whose share this is (absent for a release or re-split on acceptance or
+    /// cancellation).
+    pub payment_id: Option<i64>,
+    pub party_id: i64,
+    /// `payable`, `held`, `vendor_revenue` or `cash`.
+    pub account: String,
+    pub debit: DecimalText,
+    pub credit: DecimalText,
+    /// `receipt`, `allocation`, `clawback`, `release` or `adjustment`.
+    pub kind: String,
+    /// The agreement rule (its index in the contract's snapshot) behind the share; absent
+    /// for the vendor's rest and for cash.
+    pub rule: Option<i32>,
+    /// The rate of that rule ("0.40"), or
+    pub rate: Option<DecimalText>,
+    /// the fixed fee it covers.
+    pub fee: Option<DecimalText>,
+    pub at: DateTime<Utc>,
+}
+
+impl Example for EntryView {
+    fn example() -> Self {
+        EntryView {
+            id: 31,
+            txn_id: 9,
+            contract_id: Some(12),
+            line_id: Some(24),
+            stream: Some("first_year".into()),
+            payment_id: Some(7),
+            party_id: 4,
+            account: "payable".into(),
+            debit: DecimalText("0.00".into()),
+            credit: DecimalText("2400.00".into()),
+            kind: "allocation".into(),
+            rule: Some(1),
+            rate: Some(DecimalText("0.40".into())),
+            fee: None,
+            at: example_time(),
+        }
+    }
+}
+
+fn entry_view(e: entry::Model) -> EntryView {
+    let (debit, credit) = if e.amount_fen >= 0 { (e.amount_fen, 0) } else { (0, -e.amount_fen) };
+    EntryView {
+        id: e.id,
+        txn_id: e.txn_id,
+        contract_id: e.contract_id,
+        line_id: e.line_id,
+        stream: e.stream,
+        payment_id: e.payment_id,
+        party_id: e.party_id,
+        account: e.account,
+        debit: DecimalText(Fen::new(debit).to_yuan()),
+        credit: DecimalText(Fen::new(credit).to_yuan()),
+        kind: e.kind,
+        rule: e.rule,
+        rate: e.rate_bp.and_then(|bp| Rate::from_bp(bp).ok()).map(|r| DecimalText(r.to_wire())),
+        fee: e.fee_fen.map(|f| DecimalText(Fen::new(f).to_yuan())),
+        at: e.created_at,
+    }
+}
+
+platform::page_of!(EntryPage, EntryView);
+
+/// A party's balances.
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct BalanceView {
+    pub party_id: i64,
+    /// Owed to the party (negative: it owes a clawback, carried into its next statement).
+    pub payable: DecimalText,
+    /// Held back until acceptance.
+    pub held: DecimalText,
+    /// The vendor's own revenue.
+    pub vendor_revenue: DecimalText,
+    /// Cash received (the vendor).
+    pub cash: DecimalText,
+}
+
+impl Example for BalanceView {
+    fn example() -> Self {
+        BalanceView {
+            party_id: 4,
+            payable: DecimalText("32400.00".into()),
+            held: DecimalText("0.00".into()),
+            vendor_revenue: DecimalText("0.00".into()),
+            cash: DecimalText("0.00".into()),
+        }
+    }
+}
+
+impl From<Balance> for BalanceView {
+    fn from(b: Balance) -> Self {
+        BalanceView {
+            party_id: b.party_id,
+            payable: DecimalText(b.payable.to_yuan()),
+            held: DecimalText(b.held.to_yuan()),
+            vendor_revenue: DecimalText(b.vendor_revenue.to_yuan()),
+            cash: DecimalText(b.cash.to_yuan()),
+        }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(example)]
+pub struct BalanceList {
+    pub items: Vec<BalanceView>,
+}
+
+impl Example for BalanceList {
+    fn example() -> Self {
+        BalanceList { items: vec![BalanceView::example()] }
+    }
+}
+
+pub struct LedgerApi {
+    pub ledger: Arc<Ledger>,
+}
+
+#[OpenApi(prefix_path = "/api/v1")]
+impl LedgerApi {
+    /// Record a payment or refund
+    ///
+    /// Vendor finance records money received from a client (回款) against a contract line and
+    /// stream, or refunded to it (a negative amount). Its shares are posted at once. Send a
+    /// unique `Idempotency-Key` per payment: repeating the same key with the same body returns
+    /// the first result (200); the same key with a different body is refused (422
+    /// `idempotency_key_reused`). A refund above what was paid on the line and stream is 422
+    /// `refund_exceeds_paid`; a payment on a cancelled contract is 409 `contract_cancelled`.
+    #[oai(path = "/payments", method = "post", operation_id = "recordPayment", tag = "ApiTags::Money")]
+    async fn record(
+        &self,
+        auth: Caller,
+        /// A unique key per payment, e.g. the bank transaction number.
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<String>>,
+        body: Json<RecordPaymentRequest>,
+    ) -> ApiResult<PaymentResponse> {
+        let b = body.0;
+        let amount = Fen::parse_yuan(b.amount.as_str()).map_err(|e| Error::invalid("amount", e.to_string()))?;
+        let new = NewPayment {
+            contract_id: b.contract_id,
+            line_no: b.line_no,
+            stream: b.stream.into(),
+            year: b.year,
+            amount,
+            received_on: b.received_on,
+            note: b.note,
+        };
+        let RecordedPayment { payment, line_no, replayed } =
+            self.ledger.record_payment(&auth.0, key.0.as_deref().unwrap_or(""), new).await?;
+        let view = Json(payment_view(payment, line_no));
+        Ok(if replayed { PaymentResponse::Replayed(view) } else { PaymentResponse::Created(view) })
+    }
+
+    /// List payments
+    ///
+    /// Newest first; vendor finance only.
+    #[oai(path = "/payments", method = "get", operation_id = "listPayments", tag = "ApiTags::Money")]
+    async fn list(
+        &self,
+        auth: Caller,
+        contract_id: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<PaymentPage>> {
+        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let found = self.ledger.list_payments(&auth.0, contract_id.0, &page).await?;
+        let lines = self.ledger.line_numbers(&found.items.iter().map(|p| p.line_id).collect::<Vec<_>>()).await?;
+        Ok(Json(PaymentPage::from_page(found, |p| {
+            let no = lines.get(&p.line_id).copied().unwrap_or_default();
+            payment_view(p, no)
+        })))
+    }
+
+    /// Run settlement
+    ///
+    /// Posts the shares of every contract whose money moved since its last settlement
+    /// (payments, acceptances, cancellations). Idempotent: a second run posts nothing.
+    /// Settlement also runs by itself after each of those events; this catches up after an
+    /// interruption. Vendor finance only.
+    #[oai(path = "/settlements", method = "post", operation_id = "runSettlement", tag = "ApiTags::Money")]
+    async fn settle(&self, auth: Caller) -> ApiResult<Json<SettlementView>> {
+        Ok(Json(self.ledger.settle_all(Some(&auth.0), &|_| {}).await?.into()))
+    }
+
+    /// List ledger entries
+    ///
+    /// Newest first. Vendor finance reads every entry (filter by contract to see how every
+    /// cent of it was split: which payment, which rule, which rate); a partner reads its own.
+    #[oai(path = "/ledger/entries", method = "get", operation_id = "listLedgerEntries", tag = "ApiTags::Money")]
+    async fn entries(
+        &self,
+        auth: Caller,
+        contract_id: Query<Option<i64>>,
+        party_id: Query<Option<i64>>,
+        payment_id: Query<Option<i64>>,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<EntryPage>> {
+        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let filter = EntryFilter { contract_id: contract_id.0, party_id: party_id.0, payment_id: payment_id.0 };
+        Ok(Json(EntryPage::from_page(self.ledger.entries(&auth.0, &filter, &page).await?, entry_view)))
+    }
+
+    /// Balances
+    ///
+    /// Per party: payable, held, vendor revenue, cash. Vendor finance reads every party; a
+    /// partner its own.
+    #[oai(path = "/ledger/balances", method = "get", operation_id = "listBalances", tag = "ApiTags::Money")]
+    async fn balances(&self, auth: Caller, party_id: Query<Option<i64>>) -> ApiResult<Json<BalanceList>> {
+        let items = self.ledger.balances(&auth.0, party_id.0).await?;
+        Ok(Json(BalanceList { items: items.into_iter().map(Into::into).collect() }))
+    }
+}

@@ -1,0 +1,14 @@
+//! The money (DESIGN §5): payments received from clients and refunded to them, the settlement
+//! that splits them among the vendor, the signing channel partner and the subcontractor, and the
+//! double-entry ledger it posts to.
+//!
+//! `domain` holds the settlement calculation as plain functions over plain types (no I/O); `store`
+//! the tables and set-based queries; `app` the use cases, each one transaction with its audit
+//! events and notifications; `http` the API.
+
+pub mod app;
+pub mod domain;
+pub mod http;
+pub mod store;
+
+pub use app::Ledger;

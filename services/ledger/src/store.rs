@@ -1,0 +1,366 @@
+//! The ledger's tables and its set-based queries: a settlement batch reads everything it needs
+//! for a few hundred contracts in a fixed number of statements and writes its entries in bulk.
+
+use chrono::{DateTime, Utc};
+use platform::db::sql;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Value};
+
+pub mod payment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payments")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub contract_id: i64,
+        pub line_id: i64,
+        pub stream: String,
+        pub year: i32,
+        pub amount_fen: i64,
+        pub received_on: Date,
+        pub idempotency_key: String,
+        pub request_hash: String,
+        pub note: Option<String>,
+        pub recorded_by: Option<i64>,
+        pub created_at: DateTimeUtc,
+        pub settled_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod entry {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ledger_entries")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub txn_id: i64,
+        pub contract_id: Option<i64>,
+        pub line_id: Option<i64>,
+        pub stream: Option<String>,
+        pub payment_id: Option<i64>,
+        pub payout_id: Option<i64>,
+        pub party_id: i64,
+        pub account: String,
+        pub amount_fen: i64,
+        pub kind: String,
+        pub rule: Option<i32>,
+        pub rate_bp: Option<i32>,
+        pub fee_fen: Option<i64>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `$from, $from+1, …` for `n` values.
+fn marks(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+fn ids(values: &[i64]) -> Vec<Value> {
+    values.iter().map(|v| (*v).into()).collect()
+}
+
+async fn rows<T: FromQueryResult, C: ConnectionTrait>(
+    conn: &C,
+    text: &str,
+    values: Vec<Value>,
+) -> Result<Vec<T>, DbErr> {
+    T::find_by_statement(sql(conn.get_database_backend(), text, values)).all(conn).await
+}
+
+/// Contracts whose money moved since they were last settled (after `after`, in id order).
+pub async fn dirty_contracts<C: ConnectionTrait>(conn: &C, after: i64, limit: u64) -> Result<Vec<i64>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+    }
+    let found: Vec<Row> = rows(
+        conn,
+        "SELECT c.id FROM contracts c LEFT JOIN settlement_state s ON s.contract_id = c.id \
+         WHERE c.settle_rev > COALESCE(s.settled_rev, 0) AND c.id > $1 ORDER BY c.id LIMIT $2",
+        vec![after.into(), (limit as i64).into()],
+    )
+    .await?;
+    Ok(found.into_iter().map(|r| r.id).collect())
+}
+
+/// Locks the contracts to settle. On PostgreSQL, contracts another settler holds are skipped
+/// (`skip`) or waited for; on SQLite the write transaction already excludes other writers.
+pub async fn lock_contracts<C: ConnectionTrait>(conn: &C, contract_ids: &[i64], skip: bool) -> Result<Vec<i64>, DbErr> {
+    if conn.get_database_backend() != DbBackend::Postgres || contract_ids.is_empty() {
+        return Ok(contract_ids.to_vec());
+    }
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+    }
+    let text = format!(
+        "SELECT id FROM contracts WHERE id IN ({}) ORDER BY id FOR UPDATE{}",
+        marks(1, contract_ids.len()),
+        if skip { " SKIP LOCKED" } else { "" }
+    );
+    let locked: Vec<Row> = rows(conn, &text, ids(contract_ids)).await?;
+    Ok(locked.into_iter().map(|r| r.id).collect())
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ContractRow {
+    pub id: i64,
+    pub contract_no: String,
+    pub client_id: i64,
+    pub signer_id: i64,
+    pub signer_kind: String,
+    pub vendor_id: Option<i64>,
+    pub agreement: serde_json::Value,
+    pub settle_rev: i64,
+}
+
+pub async fn contracts<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result<Vec<ContractRow>, DbErr> {
+    let text = format!(
+        "SELECT c.id, c.contract_no, c.client_id, c.signer_id, o.kind AS signer_kind, o.parent_id AS vendor_id, \
+         c.agreement, c.settle_rev FROM contracts c JOIN organisations o ON o.id = c.signer_id \
+         WHERE c.id IN ({}) ORDER BY c.id",
+        marks(1, contract_ids.len())
+    );
+    rows(conn, &text, ids(contract_ids)).await
+}
+
+/// A contract line with the state of its order and, if it is executed under a won subcontract,
+/// the winner and its terms (the awarded bid's terms for a tender).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct LineRow {
+    pub contract_id: i64,
+    pub line_id: i64,
+    pub line_no: i32,
+    pub order_status: Option<String>,
+    pub deliverer_id: Option<i64>,
+    pub winner_id: Option<i64>,
+    pub share_bp: Option<i32>,
+    pub fee_fen: Option<i64>,
+    pub bid_share_bp: Option<i32>,
+    pub bid_fee_fen: Option<i64>,
+}
+
+pub async fn lines<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result<Vec<LineRow>, DbErr> {
+    let text = format!(
+        "SELECT l.contract_id, l.id AS line_id, l.line_no, o.status AS order_status, o.deliverer_id, s.winner_id, s.share_bp, \
+         s.fixed_fee_fen AS fee_fen, b.share_bp AS bid_share_bp, b.fee_fen AS bid_fee_fen \
+         FROM contract_lines l \
+         LEFT JOIN orders o ON o.line_id = l.id \
+         LEFT JOIN subcontracts s ON s.order_id = o.id AND s.status = 'awarded' \
+         LEFT JOIN bids b ON b.subcontract_id = s.id AND b.status = 'awarded' \
+         WHERE l.contract_id IN ({}) ORDER BY l.contract_id, l.line_no, s.id",
+        marks(1, contract_ids.len())
+    );
+    rows(conn, &text, ids(contract_ids)).await
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PaymentRow {
+    pub id: i64,
+    pub contract_id: i64,
+    pub line_id: i64,
+    pub stream: String,
+    pub amount_fen: i64,
+}
+
+pub async fn unsettled_payments<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result<Vec<PaymentRow>, DbErr> {
+    let text = format!(
+        "SELECT id, contract_id, line_id, stream, amount_fen FROM payments \
+         WHERE contract_id IN ({}) AND settled_at IS NULL ORDER BY id",
+        marks(1, contract_ids.len())
+    );
+    rows(conn, &text, ids(contract_ids)).await
+}
+
+/// What the ledger holds per line, stream, party and account (signed, debit positive).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PositionRow {
+    pub contract_id: i64,
+    pub line_id: i64,
+    pub stream: String,
+    pub party_id: i64,
+    pub account: String,
+    pub total: i64,
+}
+
+pub async fn positions<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result<Vec<PositionRow>, DbErr> {
+    // CAST: PostgreSQL sums BIGINT into NUMERIC.
+    let text = format!(
+        "SELECT contract_id, line_id, stream, party_id, account, CAST(SUM(amount_fen) AS BIGINT) AS total \
+         FROM ledger_entries WHERE contract_id IN ({}) AND account <> 'cash' \
+         GROUP BY contract_id, line_id, stream, party_id, account",
+        marks(1, contract_ids.len())
+    );
+    rows(conn, &text, ids(contract_ids)).await
+}
+
+/// Reserves `n` transaction numbers; returns the first.
+pub async fn reserve_txns<C: ConnectionTrait>(conn: &C, n: i64) -> Result<i64, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        value: i64,
+    }
+    let row = Row::find_by_statement(sql(
+        conn.get_database_backend(),
+        "UPDATE ledger_counters SET value = value + $1 WHERE name = 'txn' RETURNING value",
+        [n.into()],
+    ))
+    .one(conn)
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound("ledger_counters.txn".into()))?;
+    Ok(row.value - n + 1)
+}
+
+/// One entry to append.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub txn_id: i64,
+    pub contract_id: Option<i64>,
+    pub line_id: Option<i64>,
+    pub stream: Option<&'static str>,
+    pub payment_id: Option<i64>,
+    pub payout_id: Option<i64>,
+    pub party_id: i64,
+    pub account: &'static str,
+    pub amount_fen: i64,
+    pub kind: &'static str,
+    pub rule: Option<i32>,
+    pub rate_bp: Option<i32>,
+    pub fee_fen: Option<i64>,
+}
+
+const ENTRY_COLUMNS: usize = 14;
+/// Rows per INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+const ENTRY_CHUNK: usize = 1_000;
+
+pub async fn append<C: ConnectionTrait>(conn: &C, entries: &[NewEntry], now: DateTime<Utc>) -> Result<(), DbErr> {
+    for chunk in entries.chunks(ENTRY_CHUNK) {
+        let mut text = String::from(
+            "INSERT INTO ledger_entries (txn_id, contract_id, line_id, stream, payment_id, payout_id, party_id, \
+             account, amount_fen, kind, rule, rate_bp, fee_fen, created_at) VALUES ",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * ENTRY_COLUMNS);
+        for (i, e) in chunk.iter().enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push('(');
+            text.push_str(&marks(i * ENTRY_COLUMNS + 1, ENTRY_COLUMNS));
+            text.push(')');
+            values.extend([
+                e.txn_id.into(),
+                e.contract_id.into(),
+                e.line_id.into(),
+                e.stream.map(str::to_owned).into(),
+                e.payment_id.into(),
+                e.payout_id.into(),
+                e.party_id.into(),
+                e.account.to_owned().into(),
+                e.amount_fen.into(),
+                e.kind.to_owned().into(),
+                e.rule.into(),
+                e.rate_bp.into(),
+                e.fee_fen.into(),
+                now.into(),
+            ]);
+        }
+        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
+    }
+    Ok(())
+}
+
+pub async fn mark_settled<C: ConnectionTrait>(conn: &C, payment_ids: &[i64], now: DateTime<Utc>) -> Result<(), DbErr> {
+    for chunk in payment_ids.chunks(ENTRY_CHUNK) {
+        let text = format!("UPDATE payments SET settled_at = $1 WHERE id IN ({})", marks(2, chunk.len()));
+        let mut values: Vec<Value> = vec![now.into()];
+        values.extend(ids(chunk));
+        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
+    }
+    Ok(())
+}
+
+pub async fn record_settled<C: ConnectionTrait>(
+    conn: &C,
+    revs: &[(i64, i64)],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    for chunk in revs.chunks(ENTRY_CHUNK) {
+        let mut text = String::from("INSERT INTO settlement_state (contract_id, settled_rev, settled_at) VALUES ");
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for (i, (id, rev)) in chunk.iter().enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
+            values.extend([(*id).into(), (*rev).into(), now.into()]);
+        }
+        text.push_str(
+            " ON CONFLICT (contract_id) DO UPDATE SET settled_rev = excluded.settled_rev, settled_at = excluded.settled_at",
+        );
+        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
+    }
+    Ok(())
+}
+
+/// Balances per party and account (signed, debit positive), optionally of one party.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct BalanceRow {
+    pub party_id: i64,
+    pub account: String,
+    pub total: i64,
+}
+
+pub async fn balances<C: ConnectionTrait>(conn: &C, party: Option<i64>) -> Result<Vec<BalanceRow>, DbErr> {
+    let (filter, values): (&str, Vec<Value>) = match party {
+        Some(p) => ("WHERE party_id = $1 ", vec![p.into()]),
+        None => ("", vec![]),
+    };
+    let text = format!(
+        "SELECT party_id, account, CAST(SUM(amount_fen) AS BIGINT) AS total FROM ledger_entries {filter}\
+         GROUP BY party_id, account ORDER BY party_id, account"
+    );
+    rows(conn, &text, values).await
+}
+
+/// The sum of payments (refunds negative) on a line and stream.
+pub async fn paid_on<C: ConnectionTrait>(conn: &C, line_id: i64, stream: &str) -> Result<i64, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        total: Option<i64>,
+    }
+    let r: Vec<Row> = rows(
+        conn,
+        "SELECT CAST(SUM(amount_fen) AS BIGINT) AS total FROM payments WHERE line_id = $1 AND stream = $2",
+        vec![line_id.into(), stream.to_owned().into()],
+    )
+    .await?;
+    Ok(r.first().and_then(|r| r.total).unwrap_or(0))
+}
+
+/// Transactions whose entries do not sum to zero (there should never be any).
+pub async fn unbalanced_txns<C: ConnectionTrait>(conn: &C) -> Result<Vec<i64>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        txn_id: i64,
+    }
+    let r: Vec<Row> = rows(
+        conn,
+        "SELECT txn_id FROM ledger_entries GROUP BY txn_id HAVING SUM(amount_fen) <> 0 ORDER BY txn_id",
+        vec![],
+    )
+    .await?;
+    Ok(r.into_iter().map(|r| r.txn_id).collect())
+}
