@@ -22,6 +22,8 @@ mod marketplace;
 #[cfg(test)]
 mod matrix;
 #[cfg(test)]
+mod money;
+#[cfg(test)]
 mod openapi;
 #[cfg(test)]
 mod outbox;

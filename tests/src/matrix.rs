@@ -242,6 +242,27 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
         "listNotifications" => (M::GET, "/api/v1/notifications".into(), None, vec![200]),
         "retryNotification" => (M::POST, "/api/v1/notifications/999999/retry".into(), None, vec![404]),
         "listAuditEvents" => (M::GET, "/api/v1/audit-events".into(), None, vec![200]),
+        "listAgreementTemplates" => (M::GET, "/api/v1/agreement-templates".into(), None, vec![200]),
+        "getAgreementTemplate" => (M::GET, "/api/v1/agreement-templates/standard".into(), None, vec![200]),
+        "putAgreementTemplate" => (
+            M::PUT,
+            format!("/api/v1/agreement-templates/mx-{}", r.replace('_', "-")),
+            Some(json!({"name_zh": "矩阵", "name_en": "Matrix", "rules": [
+                {"beneficiary": "signer", "stream": "any", "basis": "remainder", "rate": "0.30"}]})),
+            vec![200],
+        ),
+        // Authorized callers get past the policy to the missing Idempotency-Key.
+        "recordPayment" => (
+            M::POST,
+            "/api/v1/payments".into(),
+            Some(json!({"contract_id": MISSING, "line_no": 1, "stream": "first_year", "amount": "1.00",
+                "received_on": "2026-11-20"})),
+            vec![400],
+        ),
+        "listPayments" => (M::GET, "/api/v1/payments".into(), None, vec![200]),
+        "runSettlement" => (M::POST, "/api/v1/settlements".into(), None, vec![200]),
+        "listLedgerEntries" => (M::GET, "/api/v1/ledger/entries".into(), None, vec![200]),
+        "listBalances" => (M::GET, "/api/v1/ledger/balances".into(), None, vec![200]),
         "healthz" => (M::GET, "/healthz".into(), None, vec![200]),
         "readyz" => (M::GET, "/readyz".into(), None, vec![200]),
         "metrics" => (M::GET, "/metrics".into(), None, vec![200]),
