@@ -292,3 +292,108 @@ async fn init_starts_a_real_park_without_demo_data() {
     assert!(!park.has_demo_accounts().await);
     park.db.clone().close().await;
 }
+
+both!(a_settlement_killed_half_way_ends_like_an_uninterrupted_one);
+
+async fn ledger_rows(url: &str) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    let conn = sea_orm::Database::connect(url).await.expect("connect");
+    let rows = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT contract_id, line_id, stream, payment_id, party_id, account, amount_fen, kind, rule, rate_bp \
+             FROM ledger_entries ORDER BY contract_id, line_id, stream, payment_id, party_id, account, kind, amount_fen",
+        ))
+        .await
+        .expect("ledger");
+    let out = rows
+        .iter()
+        .map(|r| {
+            let i = |c: &str| r.try_get::<Option<i64>>("", c).ok().flatten().map(|v| v.to_string()).unwrap_or_default();
+            let n = |c: &str| r.try_get::<Option<i32>>("", c).ok().flatten().map(|v| v.to_string()).unwrap_or_default();
+            let s = |c: &str| r.try_get::<Option<String>>("", c).ok().flatten().unwrap_or_default();
+            [
+                i("contract_id"),
+                i("line_id"),
+                s("stream"),
+                i("payment_id"),
+                i("party_id"),
+                s("account"),
+                i("amount_fen"),
+                s("kind"),
+                n("rule"),
+                n("rate_bp"),
+            ]
+            .join("|")
+        })
+        .collect();
+    conn.close().await.ok();
+    out
+}
+
+async fn count(url: &str, query: &str) -> i64 {
+    use sea_orm::ConnectionTrait;
+    let conn = sea_orm::Database::connect(url).await.expect("connect");
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), query))
+        .await
+        .expect("count")
+        .expect("a row");
+    let n = row.try_get::<i64>("", "n").expect("n");
+    conn.close().await.ok();
+    n
+}
+
+/// DESIGN §5: a settlement killed half-way and run again ends with exactly the ledger of an
+/// uninterrupted run — tested on a real `vpark settle` process and SIGKILL.
+async fn a_settlement_killed_half_way_ends_like_an_uninterrupted_one(b: Backend) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = TestDb::empty(b).await;
+    let (ok, out, err) =
+        run(dir.path(), &["bench", "settle", "--contracts", "600", "--load-only"], &[("DATABASE_URL", &db.url)], None);
+    assert!(ok, "loading failed: {out}\n{err}");
+    let unsettled = "SELECT COUNT(*) AS n FROM payments WHERE settled_at IS NULL";
+    assert_eq!(count(&db.url, unsettled).await, 6_000);
+    let copy = db.copy().await;
+
+    // The uninterrupted run, on the copy.
+    let (ok, out, err) = run(dir.path(), &["settle"], &[("DATABASE_URL", &copy.url)], None);
+    assert!(ok, "settle failed: {out}\n{err}");
+    assert!(out.contains("6000 payments"), "{out}");
+    let whole = ledger_rows(&copy.url).await;
+    assert!(whole.len() > 6_000, "{} entries", whole.len());
+
+    // The interrupted run: SIGKILL once the first batches are committed.
+    let mut child = Command::new(vpark())
+        .arg("settle")
+        .current_dir(dir.path())
+        .env("DATABASE_URL", &db.url)
+        .env("VPARK__LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start vpark settle");
+    let entries = "SELECT COUNT(*) AS n FROM ledger_entries WHERE contract_id IS NOT NULL";
+    let started = Instant::now();
+    let before = count(&db.url, entries).await;
+    while count(&db.url, entries).await == before {
+        assert!(started.elapsed() < Duration::from_secs(120), "settlement never committed a batch");
+        assert!(child.try_wait().expect("child status").is_none(), "settle ended before it could be killed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let left = count(&db.url, unsettled).await;
+    assert!(left > 0 && left < 6_000, "killed half-way: {left} of 6000 payments left unsettled");
+
+    let (ok, out, err) = run(dir.path(), &["settle"], &[("DATABASE_URL", &db.url)], None);
+    assert!(ok, "the second settle failed: {out}\n{err}");
+    assert_eq!(count(&db.url, unsettled).await, 0);
+    let resumed = ledger_rows(&db.url).await;
+    assert_eq!(resumed.len(), whole.len(), "entry counts differ");
+    assert!(resumed == whole, "the resumed ledger differs from the uninterrupted one");
+
+    // And a third run posts nothing.
+    let (ok, out, _) = run(dir.path(), &["settle"], &[("DATABASE_URL", &db.url)], None);
+    assert!(ok && out.contains("0 transactions"), "{out}");
+}

@@ -63,9 +63,15 @@ pub mod entry {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// `$from, $from+1, …` for `n` values.
-fn marks(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+/// `$from, $from+1, …` for `n` values on PostgreSQL; plain `?` on SQLite, whose lookup of a
+/// numbered parameter is linear in the number of parameters (quadratic for a bulk statement).
+/// Values must be bound in the order the marks appear, and a statement must not mix these with
+/// numbered `$n` marks (SQLite would bind them shifted by one).
+fn marks(be: DbBackend, from: usize, n: usize) -> String {
+    match be {
+        DbBackend::Postgres => (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", "),
+        _ => vec!["?"; n].join(", "),
+    }
 }
 
 fn ids(values: &[i64]) -> Vec<Value> {
@@ -108,7 +114,7 @@ pub async fn lock_contracts<C: ConnectionTrait>(conn: &C, contract_ids: &[i64], 
     }
     let text = format!(
         "SELECT id FROM contracts WHERE id IN ({}) ORDER BY id FOR UPDATE{}",
-        marks(1, contract_ids.len()),
+        marks(conn.get_database_backend(), 1, contract_ids.len()),
         if skip { " SKIP LOCKED" } else { "" }
     );
     let locked: Vec<Row> = rows(conn, &text, ids(contract_ids)).await?;
@@ -132,7 +138,7 @@ pub async fn contracts<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Re
         "SELECT c.id, c.contract_no, c.client_id, c.signer_id, o.kind AS signer_kind, o.parent_id AS vendor_id, \
          c.agreement, c.settle_rev FROM contracts c JOIN organisations o ON o.id = c.signer_id \
          WHERE c.id IN ({}) ORDER BY c.id",
-        marks(1, contract_ids.len())
+        marks(conn.get_database_backend(), 1, contract_ids.len())
     );
     rows(conn, &text, ids(contract_ids)).await
 }
@@ -162,7 +168,7 @@ pub async fn lines<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result
          LEFT JOIN subcontracts s ON s.order_id = o.id AND s.status = 'awarded' \
          LEFT JOIN bids b ON b.subcontract_id = s.id AND b.status = 'awarded' \
          WHERE l.contract_id IN ({}) ORDER BY l.contract_id, l.line_no, s.id",
-        marks(1, contract_ids.len())
+        marks(conn.get_database_backend(), 1, contract_ids.len())
     );
     rows(conn, &text, ids(contract_ids)).await
 }
@@ -180,7 +186,7 @@ pub async fn unsettled_payments<C: ConnectionTrait>(conn: &C, contract_ids: &[i6
     let text = format!(
         "SELECT id, contract_id, line_id, stream, amount_fen FROM payments \
          WHERE contract_id IN ({}) AND settled_at IS NULL ORDER BY id",
-        marks(1, contract_ids.len())
+        marks(conn.get_database_backend(), 1, contract_ids.len())
     );
     rows(conn, &text, ids(contract_ids)).await
 }
@@ -202,7 +208,7 @@ pub async fn positions<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Re
         "SELECT contract_id, line_id, stream, party_id, account, CAST(SUM(amount_fen) AS BIGINT) AS total \
          FROM ledger_entries WHERE contract_id IN ({}) AND account <> 'cash' \
          GROUP BY contract_id, line_id, stream, party_id, account",
-        marks(1, contract_ids.len())
+        marks(conn.get_database_backend(), 1, contract_ids.len())
     );
     rows(conn, &text, ids(contract_ids)).await
 }
@@ -258,7 +264,7 @@ pub async fn append<C: ConnectionTrait>(conn: &C, entries: &[NewEntry], now: Dat
                 text.push_str(", ");
             }
             text.push('(');
-            text.push_str(&marks(i * ENTRY_COLUMNS + 1, ENTRY_COLUMNS));
+            text.push_str(&marks(conn.get_database_backend(), i * ENTRY_COLUMNS + 1, ENTRY_COLUMNS));
             text.push(')');
             values.extend([
                 e.txn_id.into(),
@@ -284,7 +290,10 @@ pub async fn append<C: ConnectionTrait>(conn: &C, entries: &[NewEntry], now: Dat
 
 pub async fn mark_settled<C: ConnectionTrait>(conn: &C, payment_ids: &[i64], now: DateTime<Utc>) -> Result<(), DbErr> {
     for chunk in payment_ids.chunks(ENTRY_CHUNK) {
-        let text = format!("UPDATE payments SET settled_at = $1 WHERE id IN ({})", marks(2, chunk.len()));
+        // Never mix numbered and plain marks in one statement: SQLite would bind them shifted.
+        let be = conn.get_database_backend();
+        let text =
+            format!("UPDATE payments SET settled_at = {} WHERE id IN ({})", marks(be, 1, 1), marks(be, 2, chunk.len()));
         let mut values: Vec<Value> = vec![now.into()];
         values.extend(ids(chunk));
         conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
@@ -304,7 +313,9 @@ pub async fn record_settled<C: ConnectionTrait>(
             if i > 0 {
                 text.push_str(", ");
             }
-            text.push_str(&format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3));
+            text.push('(');
+            text.push_str(&marks(conn.get_database_backend(), i * 3 + 1, 3));
+            text.push(')');
             values.extend([(*id).into(), (*rev).into(), now.into()]);
         }
         text.push_str(

@@ -68,7 +68,7 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn insert_rows<C: ConnectionTrait>(
+pub(crate) async fn insert_rows<C: ConnectionTrait>(
     conn: &C,
     table: &str,
     cols: &[&str],
@@ -81,10 +81,12 @@ async fn insert_rows<C: ConnectionTrait>(
         for row in chunk {
             let start = values.len();
             values.extend(row.iter().cloned());
-            groups.push(format!(
-                "({})",
-                (start + 1..=start + row.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-            ));
+            // Plain `?` on SQLite: its lookup of numbered parameters is linear per parameter.
+            let marks: Vec<String> = match conn.get_database_backend() {
+                sea_orm::DbBackend::Postgres => (start + 1..=start + row.len()).map(|i| format!("${i}")).collect(),
+                _ => vec!["?".to_owned(); row.len()],
+            };
+            groups.push(format!("({})", marks.join(", ")));
         }
         let text = format!("INSERT INTO {table} ({}) VALUES {}", cols.join(", "), groups.join(", "));
         conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await.with_context(|| table.to_owned())?;
@@ -92,7 +94,7 @@ async fn insert_rows<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn max_id<C: ConnectionTrait>(conn: &C, table: &str) -> anyhow::Result<i64> {
+pub(crate) async fn max_id<C: ConnectionTrait>(conn: &C, table: &str) -> anyhow::Result<i64> {
     let row = conn
         .query_one_raw(sql(conn.get_database_backend(), &format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}"), []))
         .await?

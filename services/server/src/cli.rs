@@ -84,6 +84,9 @@ enum BenchCommand {
     /// Needs an empty database: DATABASE_URL=sqlite:///tmp/bench.db?mode=rwc or a fresh
     /// PostgreSQL database.
     Marketplace(crate::bench::MarketplaceBench),
+    /// Settlement throughput and memory: loads unsettled payments over contracts (100,000
+    /// contracts × 10 payments by default) into an empty database, settles them, settles again.
+    Settle(crate::bench_settle::SettleBench),
 }
 
 #[derive(Args, Debug)]
@@ -166,6 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(settings).await
         }
         Command::Bench(BenchCommand::Marketplace(b)) => crate::bench::run(settings, b).await,
+        Command::Bench(BenchCommand::Settle(b)) => crate::bench_settle::run(settings, b).await,
         Command::Settle => {
             let park = Park::open(settings, Arc::new(SystemClock)).await?;
             settle(&park).await

@@ -2,6 +2,7 @@
 //! endpoint, the demo park, and the command line.
 
 pub mod bench;
+pub mod bench_settle;
 pub mod cli;
 pub mod config;
 pub mod edge;

@@ -203,6 +203,34 @@ impl TestDb {
         }
     }
 
+    /// A copy of this database as it is now (nothing may be connected to it).
+    pub async fn copy(&self) -> TestDb {
+        match &self.pg_name {
+            None => {
+                let src = self.url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default().to_owned();
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("vpark.db");
+                std::fs::copy(&src, &path).expect("copy the database");
+                for suffix in ["-wal", "-shm"] {
+                    let side = format!("{src}{suffix}");
+                    if std::path::Path::new(&side).exists() {
+                        std::fs::copy(&side, format!("{}{suffix}", path.display())).expect("copy the WAL");
+                    }
+                }
+                TestDb { url: format!("sqlite://{}?mode=rwc", path.display()), _dir: Some(dir), pg_name: None }
+            }
+            Some(source) => {
+                let name = format!("vpark_t_{}_{}", std::process::id(), next_n());
+                let conn = admin_connection().await.expect("postgres admin connection");
+                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\" TEMPLATE \"{source}\""))
+                    .await
+                    .expect("copy the database");
+                conn.close().await.ok();
+                TestDb { url: pg_url_for(&name), _dir: None, pg_name: Some(name) }
+            }
+        }
+    }
+
     /// An empty database (migrations run when the park opens).
     pub async fn empty(backend: Backend) -> TestDb {
         match backend {
