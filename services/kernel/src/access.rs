@@ -132,6 +132,12 @@ pub enum Resource {
     Settlement,
     /// Ledger entries and balances of a party (or, supervised, of a contract).
     Ledger,
+    /// A payout batch: the positive payable balances of a period, approved by vendor finance.
+    Payout,
+    /// A party's statement for a period; owned by the party.
+    Statement,
+    /// The vendor's reports over the partners (attributable share of equity partners' earnings).
+    Report,
 }
 
 impl Resource {
@@ -176,8 +182,10 @@ pub enum Action {
     Rate,
     /// Answer a rating (the deliverer).
     Reply,
-    /// Run something that posts money (a settlement).
+    /// Run something that posts money (a settlement, a payout run).
     Run,
+    /// Approve something that moves money out (a payout batch).
+    Approve,
 }
 
 impl Action {

@@ -10,7 +10,7 @@ use kernel::{Action, Clock, Error, Fen, OrgKind, Page, PageRequest, Rate, Resour
 use marketplace::store::{contract, line};
 use notify::Template;
 use platform::audit::{self, Change};
-use platform::{Actor, AppResult, Db, Permit, PolicyTable, Principal, Scope, finish};
+use platform::{Actor, AppResult, Db, PolicyTable, Principal, Scope, finish};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -25,9 +25,18 @@ use crate::store::{self, NewEntry, entry, payment};
 pub const BATCH: u64 = 200;
 
 pub struct Ledger {
-    db: Db,
-    policy: Arc<PolicyTable>,
-    clock: Arc<dyn Clock>,
+    pub(crate) db: Db,
+    pub(crate) policy: Arc<PolicyTable>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: LedgerConfig,
+}
+
+/// The ledger's settings.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerConfig {
+    pub payouts: crate::PayoutRules,
+    /// The console's address, for links in e-mails.
+    pub public_url: String,
 }
 
 /// A payment (or, negative, a refund) to record.
@@ -149,8 +158,8 @@ enum Notice {
 }
 
 impl Ledger {
-    pub fn new(db: Db, policy: Arc<PolicyTable>, clock: Arc<dyn Clock>) -> Self {
-        Ledger { db, policy, clock }
+    pub fn new(db: Db, policy: Arc<PolicyTable>, clock: Arc<dyn Clock>, config: LedgerConfig) -> Self {
+        Ledger { db, policy, clock, config }
     }
 
     // ---- payments ---------------------------------------------------------------------------
@@ -608,11 +617,6 @@ impl Ledger {
     /// Transactions that do not balance (for checks and tests; there should be none).
     pub async fn unbalanced(&self) -> AppResult<Vec<i64>> {
         Ok(store::unbalanced_txns(self.db.read()).await?)
-    }
-
-    /// Grants a system permit (CLI, seed).
-    pub fn system_permit() -> Permit {
-        Permit::system(Resource::Settlement, Action::Run)
     }
 }
 

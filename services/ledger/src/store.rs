@@ -375,3 +375,162 @@ pub async fn unbalanced_txns<C: ConnectionTrait>(conn: &C) -> Result<Vec<i64>, D
     .await?;
     Ok(r.into_iter().map(|r| r.txn_id).collect())
 }
+
+// ---- payouts and statements -------------------------------------------------------------------
+
+pub mod payout {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payouts")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub period: String,
+        pub status: String,
+        pub cutoff: DateTimeUtc,
+        pub minimum_fen: i64,
+        pub total_fen: i64,
+        pub items: i32,
+        pub dual_approval: bool,
+        pub created_by: Option<i64>,
+        pub created_at: DateTimeUtc,
+        pub first_approved_by: Option<i64>,
+        pub first_approved_at: Option<DateTimeUtc>,
+        pub approved_by: Option<i64>,
+        pub approved_at: Option<DateTimeUtc>,
+        pub txn_id: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod payout_item {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payout_items")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub payout_id: i64,
+        pub party_id: i64,
+        pub amount_fen: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Takes the payout lock: payout runs and approvals of the park happen one at a time (a row
+/// lock on PostgreSQL; SQLite's write transaction already excludes other writers).
+pub async fn lock_payouts<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    conn.execute_raw(sql(
+        conn.get_database_backend(),
+        "UPDATE ledger_counters SET value = value + 1 WHERE name = 'payout'",
+        vec![],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A party's balance of one account (signed, debit positive).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PartyTotal {
+    pub party_id: i64,
+    pub account: String,
+    pub total: i64,
+}
+
+/// Every party's `payable` and `held` balances from the entries created before `before`
+/// (optionally of some parties only).
+pub async fn party_totals_before<C: ConnectionTrait>(
+    conn: &C,
+    before: DateTime<Utc>,
+    accounts: &[&str],
+    parties: Option<&[i64]>,
+) -> Result<Vec<PartyTotal>, DbErr> {
+    let be = conn.get_database_backend();
+    let mut values: Vec<Value> = vec![before.into()];
+    values.extend(accounts.iter().map(|a| (*a).to_owned().into()));
+    let mut text = format!(
+        "SELECT party_id, account, CAST(SUM(amount_fen) AS BIGINT) AS total FROM ledger_entries \
+         WHERE created_at < {} AND account IN ({})",
+        marks(be, 1, 1),
+        marks(be, 2, accounts.len())
+    );
+    if let Some(ps) = parties {
+        if ps.is_empty() {
+            return Ok(Vec::new());
+        }
+        text.push_str(&format!(" AND party_id IN ({})", marks(be, 2 + accounts.len(), ps.len())));
+        values.extend(ids(ps));
+    }
+    text.push_str(" GROUP BY party_id, account ORDER BY party_id, account");
+    rows(conn, &text, values).await
+}
+
+/// A party's movements in a period, per account and kind (signed, debit positive).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Movement {
+    pub party_id: i64,
+    pub account: String,
+    pub kind: String,
+    pub total: i64,
+}
+
+pub async fn movements<C: ConnectionTrait>(
+    conn: &C,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Movement>, DbErr> {
+    rows(
+        conn,
+        "SELECT party_id, account, kind, CAST(SUM(amount_fen) AS BIGINT) AS total FROM ledger_entries \
+         WHERE created_at >= $1 AND created_at < $2 AND account IN ('payable', 'held') \
+         GROUP BY party_id, account, kind ORDER BY party_id, account, kind",
+        vec![from.into(), to.into()],
+    )
+    .await
+}
+
+/// A party's entries of a period on `payable` and `held`, with their contract and line numbers.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct StatementRow {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    pub account: String,
+    pub kind: String,
+    pub amount_fen: i64,
+    pub contract_no: Option<String>,
+    pub line_no: Option<i32>,
+    pub stream: Option<String>,
+    pub payment_id: Option<i64>,
+    pub payout_id: Option<i64>,
+    pub rule: Option<i32>,
+    pub rate_bp: Option<i32>,
+    pub fee_fen: Option<i64>,
+}
+
+pub async fn statement_rows<C: ConnectionTrait>(
+    conn: &C,
+    party: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<StatementRow>, DbErr> {
+    rows(
+        conn,
+        "SELECT e.id, e.created_at, e.account, e.kind, e.amount_fen, c.contract_no, l.line_no, e.stream, \
+         e.payment_id, e.payout_id, e.rule, e.rate_bp, e.fee_fen FROM ledger_entries e \
+         LEFT JOIN contracts c ON c.id = e.contract_id LEFT JOIN contract_lines l ON l.id = e.line_id \
+         WHERE e.party_id = $1 AND e.created_at >= $2 AND e.created_at < $3 AND e.account IN ('payable', 'held') \
+         ORDER BY e.id",
+        vec![party.into(), from.into(), to.into()],
+    )
+    .await
+}

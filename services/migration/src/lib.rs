@@ -10,6 +10,7 @@ mod m0001_platform;
 mod m0002_marketplace;
 mod m0003_order_statistics;
 mod m0004_ledger;
+mod m0005_payouts;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_marketplace::Migration),
             Box::new(m0003_order_statistics::Migration),
             Box::new(m0004_ledger::Migration),
+            Box::new(m0005_payouts::Migration),
         ]
     }
 }

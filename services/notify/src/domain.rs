@@ -43,6 +43,11 @@ pub enum Template {
     PaymentRecorded,
     /// A held execution share was released to the recipient's organisation on acceptance.
     ShareReleased,
+    /// The recipient's organisation has a statement for a period (sent when the period's payout
+    /// batch is approved).
+    StatementReady,
+    /// A payout to the recipient's organisation was approved.
+    PayoutApproved,
 }
 
 impl Template {
@@ -77,6 +82,19 @@ impl Template {
                 "client": "宁波海曙精密机械有限公司",
                 "line_no": 2,
                 "amount": "14000.00",
+            }),
+            Template::StatementReady => serde_json::json!({
+                "org_name": "杭州云帆财税服务有限公司",
+                "period": "2026-10",
+                "opening": "12000.00",
+                "closing": "3600.00",
+                "link": "http://127.0.0.1:8080/#/money/statements/2026-10",
+            }),
+            Template::PayoutApproved => serde_json::json!({
+                "org_name": "杭州云帆财税服务有限公司",
+                "period": "2026-10",
+                "amount": "26400.00",
+                "payout_id": 3,
             }),
             _ => serde_json::json!({
                 "order_no": "HT2026000012-1",
