@@ -63,6 +63,22 @@ enum Command {
     /// acceptance and re-splits on cancellation to the ledger. Idempotent and safe to
     /// interrupt: each batch of contracts commits on its own, and a second run posts nothing.
     Settle,
+    /// Payout runs: put the period's payable balances into a batch, list and export batches.
+    #[command(subcommand)]
+    Payout(crate::money_cli::PayoutCommand),
+    /// Statements of a period: every party's figures, or one party's statement (--csv for
+    /// Excel: UTF-8 with BOM).
+    Statement {
+        /// The month, e.g. 2026-10 (park time, UTC+8).
+        #[arg(long)]
+        period: String,
+        /// The party (organisation id); without it, every party's figures.
+        #[arg(long, value_name = "ORG_ID")]
+        party: Option<i64>,
+        /// Write the party's statement as CSV to this file (`-` for standard output).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+    },
     /// Print the OpenAPI specification (JSON) of this build.
     ExportOpenapi {
         /// Write to this file instead of standard output.
@@ -174,6 +190,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let park = Park::open(settings, Arc::new(SystemClock)).await?;
             settle(&park).await
         }
+        Command::Payout(cmd) => {
+            let park = Park::open(settings, Arc::new(SystemClock)).await?;
+            let done = crate::money_cli::payout(&park, cmd).await;
+            park.db.clone().close().await;
+            done
+        }
+        Command::Statement { period, party, csv } => {
+            let park = Park::open(settings, Arc::new(SystemClock)).await?;
+            let done = crate::money_cli::statement(&park, &period, party, csv).await;
+            park.db.clone().close().await;
+            done
+        }
         Command::Migrate => {
             Park::open(settings, Arc::new(SystemClock)).await?;
             println!("migrations applied");
@@ -184,7 +212,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match seed::seed_demo(&park).await? {
                 Some(r) => println!(
                     "demo park loaded: {} organisations, {} users, {} certifications, {} services, {} credentials, \
-                     {} contracts with {} orders in {} ms",
+                     {} contracts with {} orders, {} payments, {} approved payout in {} ms",
                     r.organisations,
                     r.users,
                     r.certifications,
@@ -192,6 +220,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     r.credentials,
                     r.contracts,
                     r.orders,
+                    r.payments,
+                    r.payouts,
                     r.millis
                 ),
                 None => println!("the park already has data; the demo park is only loaded into an empty database"),

@@ -22,6 +22,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub log: LogSettings,
     pub marketplace: MarketplaceSettings,
+    pub ledger: LedgerSettings,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -105,6 +106,31 @@ pub struct MarketplaceSettings {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct LedgerSettings {
+    /// The smallest payable balance a payout run pays out (yuan, a decimal string); smaller
+    /// balances wait for the next period.
+    pub payout_minimum: String,
+    /// A payout batch above this total (yuan) needs the approval of two different people.
+    pub dual_approval_above: String,
+}
+
+impl LedgerSettings {
+    pub fn rules(&self) -> anyhow::Result<ledger::PayoutRules> {
+        let amount = |name: &str, v: &str| {
+            kernel::Fen::parse_yuan(v)
+                .ok()
+                .filter(|f| !f.is_negative())
+                .ok_or_else(|| anyhow::anyhow!("ledger.{name} must be a non-negative amount in yuan (got {v:?})"))
+        };
+        Ok(ledger::PayoutRules {
+            minimum: amount("payout_minimum", &self.payout_minimum)?,
+            dual_approval_above: amount("dual_approval_above", &self.dual_approval_above)?,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     /// `text` or `json`.
     pub format: String,
@@ -148,6 +174,7 @@ impl Default for Settings {
                 assign_within_hours: 48,
                 sweep_interval_s: 60,
             },
+            ledger: LedgerSettings { payout_minimum: "100.00".into(), dual_approval_above: "50000.00".into() },
         }
     }
 }
@@ -166,6 +193,7 @@ impl std::fmt::Debug for Settings {
             .field("demo", &self.demo)
             .field("log", &self.log)
             .field("marketplace", &self.marketplace)
+            .field("ledger", &self.ledger)
             .finish()
     }
 }
@@ -198,6 +226,7 @@ impl Settings {
         if !(1..=24 * 30).contains(&self.marketplace.assign_within_hours) {
             anyhow::bail!("marketplace.assign_within_hours must be between 1 and 720");
         }
+        self.ledger.rules()?;
         if self.marketplace.sweep_interval_s == 0 {
             anyhow::bail!("marketplace.sweep_interval_s must be above zero");
         }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod metrics;
+pub mod money_cli;
 pub mod ops;
 pub mod park;
 pub mod seed;

@@ -17,6 +17,7 @@ use identity::http::{AuditApi, AuthApi, UserApi};
 use kernel::Clock;
 use ledger::Ledger;
 use ledger::http::LedgerApi;
+use ledger::payouts_http::PayoutApi;
 use marketplace::http::MarketplaceApi;
 use marketplace::{MarketConfig, Marketplace};
 use migration::{Migrator, MigratorTrait};
@@ -42,6 +43,7 @@ pub type Apis = (
     CertificationApi,
     MarketplaceApi,
     LedgerApi,
+    PayoutApi,
     NotificationApi,
     AuditApi,
     OperationsApi,
@@ -118,7 +120,9 @@ impl Park {
             public_url: settings.public_url(),
         };
         let marketplace = Arc::new(Marketplace::new(db.clone(), policy.clone(), clock.clone(), market_config));
-        let ledger = Arc::new(Ledger::new(db.clone(), policy.clone(), clock.clone()));
+        let ledger_config =
+            ledger::app::LedgerConfig { payouts: settings.ledger.rules()?, public_url: settings.public_url() };
+        let ledger = Arc::new(Ledger::new(db.clone(), policy.clone(), clock.clone(), ledger_config));
         // An acceptance releases held shares and a cancellation re-splits: settle at once. A
         // failure here loses nothing — the contract stays marked and the next sweep or
         // `vpark settle` posts it.
@@ -160,6 +164,7 @@ impl Park {
             CertificationApi { certifications: self.certifications.clone() },
             MarketplaceApi { market: self.marketplace.clone(), clock: self.clock.clone() },
             LedgerApi { ledger: self.ledger.clone() },
+            PayoutApi { ledger: self.ledger.clone() },
             NotificationApi { app: self.notifications.clone() },
             AuditApi { audit: self.audit.clone() },
             OperationsApi { db: self.db.clone(), metrics: self.metrics.clone() },

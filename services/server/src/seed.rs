@@ -145,6 +145,29 @@ struct ContractSeed {
     first_year: String,
     maintenance: String,
     lines: Vec<LineSeed>,
+    /// Money received (or, negative, refunded) on the contract, recorded by vendor finance.
+    #[serde(default)]
+    payments: Vec<PaymentSeed>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct PaymentSeed {
+    line: i32,
+    #[serde(default = "first_year")]
+    stream: String,
+    year: Option<i32>,
+    amount: String,
+    received_days_ago: i64,
+    note: Option<String>,
+    /// Recorded after the demo period's payout was approved (so statements show money that
+    /// waits for the next payout).
+    #[serde(default)]
+    after_payout: bool,
+}
+
+fn first_year() -> String {
+    "first_year".into()
 }
 
 fn three() -> i32 {
@@ -185,6 +208,8 @@ pub struct SeedReport {
     pub credentials: usize,
     pub contracts: usize,
     pub orders: usize,
+    pub payments: usize,
+    pub payouts: usize,
     pub millis: u128,
 }
 
@@ -344,7 +369,8 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
             .map_err(|e| anyhow::anyhow!("credential {} of {}: {}", c.certification, c.holder, e.0))?;
         report.credentials += 1;
     }
-    seed_orders(park, &org_ids, &mut report).await?;
+    let payments = seed_orders(park, &org_ids, &mut report).await?;
+    seed_money(park, payments, &mut report).await?;
     report.millis = started.elapsed().as_millis();
     info!(?report, "demo park loaded");
     Ok(Some(report))
@@ -370,7 +396,12 @@ impl Cast<'_> {
 
 /// Replays `seed-data/orders.toml`: each contract registered, each order taken as far as its
 /// story says, every step through the marketplace service as the account that would take it.
-async fn seed_orders(park: &Park, org_ids: &HashMap<String, i64>, report: &mut SeedReport) -> anyhow::Result<()> {
+async fn seed_orders(
+    park: &Park,
+    org_ids: &HashMap<String, i64>,
+    report: &mut SeedReport,
+) -> anyhow::Result<Vec<(i64, PaymentSeed)>> {
+    let mut payments = Vec::new();
     let file: OrdersFile = toml::from_str(ORDERS).context("seed-data/orders.toml")?;
     let market = &park.marketplace;
     let mut cast = Cast { park, known: HashMap::new() };
@@ -414,6 +445,7 @@ async fn seed_orders(park: &Park, org_ids: &HashMap<String, i64>, report: &mut S
         let contract =
             market.create_contract(&by, new).await.map_err(|e| anyhow::anyhow!("contract {}: {}", i + 1, e.0))?;
         report.contracts += 1;
+        payments.extend(c.payments.iter().map(|p| (contract.contract.id, p.clone())));
         for (line, details) in c.lines.iter().zip(&contract.lines) {
             let order = details.order_id.ok_or_else(|| anyhow::anyhow!("contract {}: a line without order", i + 1))?;
             report.orders += 1;
@@ -508,6 +540,46 @@ async fn seed_orders(park: &Park, org_ids: &HashMap<String, i64>, report: &mut S
                 _ => {}
             }
         }
+    }
+    Ok(payments)
+}
+
+/// Vendor finance records the demo payments and refunds (each settled at once), runs the
+/// payout of the current period and approves it (two people when the batch is above the
+/// two-person limit), then records the money that arrived after the payout.
+async fn seed_money(park: &Park, payments: Vec<(i64, PaymentSeed)>, report: &mut SeedReport) -> anyhow::Result<()> {
+    let mut cast = Cast { park, known: HashMap::new() };
+    let finance = cast.get("finance@vpark.demo").await?;
+    let today = park.clock.now().date_naive();
+    let app = |e: platform::AppError| anyhow::anyhow!("{}", e.0);
+    let record = async |n: usize, contract_id: i64, p: &PaymentSeed| -> anyhow::Result<()> {
+        let new = ledger::app::NewPayment {
+            contract_id,
+            line_no: p.line,
+            stream: p.stream.parse().map_err(|_| anyhow::anyhow!("payments: unknown stream {}", p.stream))?,
+            year: p.year,
+            amount: Fen::parse_yuan(&p.amount).map_err(|e| anyhow::anyhow!("payments: amount {}: {e}", p.amount))?,
+            received_on: today - Duration::days(p.received_days_ago),
+            note: p.note.clone(),
+        };
+        park.ledger.record_payment(&finance, &format!("demo-{n}"), new).await.map_err(app)?;
+        Ok(())
+    };
+    for (n, (contract_id, p)) in payments.iter().enumerate().filter(|(_, (_, p))| !p.after_payout) {
+        record(n, *contract_id, p).await?;
+        report.payments += 1;
+    }
+    let period = ledger::Period::containing(park.clock.now());
+    let batch = park.ledger.run_payout(None, period, None).await.map_err(app)?;
+    let mut approved = park.ledger.approve_payout(&finance, batch.payout.id).await.map_err(app)?;
+    if approved.payout.status != "approved" {
+        let second = cast.get("finance2@vpark.demo").await?;
+        approved = park.ledger.approve_payout(&second, batch.payout.id).await.map_err(app)?;
+    }
+    report.payouts += usize::from(approved.payout.status == "approved");
+    for (n, (contract_id, p)) in payments.iter().enumerate().filter(|(_, (_, p))| p.after_payout) {
+        record(n, *contract_id, p).await?;
+        report.payments += 1;
     }
     Ok(())
 }
