@@ -28,6 +28,8 @@ mod openapi;
 #[cfg(test)]
 mod outbox;
 #[cfg(test)]
+mod payouts;
+#[cfg(test)]
 mod process;
 #[cfg(test)]
 mod users;

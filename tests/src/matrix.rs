@@ -263,6 +263,20 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
         "runSettlement" => (M::POST, "/api/v1/settlements".into(), None, vec![200]),
         "listLedgerEntries" => (M::GET, "/api/v1/ledger/entries".into(), None, vec![200]),
         "listBalances" => (M::GET, "/api/v1/ledger/balances".into(), None, vec![200]),
+        // A period that has not begun: allowed callers get past the policy to 422.
+        "runPayout" => (M::POST, "/api/v1/payouts".into(), Some(json!({"period": "2099-01"})), vec![422]),
+        "listPayouts" => (M::GET, "/api/v1/payouts".into(), None, vec![200]),
+        "getPayout" => (M::GET, format!("/api/v1/payouts/{MISSING}"), None, vec![404]),
+        "approvePayout" => (M::POST, format!("/api/v1/payouts/{MISSING}/approve"), None, vec![404]),
+        "downloadPayout" => (M::GET, format!("/api/v1/payouts/{MISSING}/csv"), None, vec![404]),
+        "listStatements" => (M::GET, "/api/v1/statements?period=2026-10".into(), None, vec![200]),
+        // Vendor roles read a supervised party's statement; a partner its own.
+        "getStatement" | "downloadStatement" => {
+            let party = if matches!(r.as_str(), "vendor_ops" | "vendor_finance") { c.direct_team_id } else { org };
+            let csv = if op == "downloadStatement" { "/csv" } else { "" };
+            (M::GET, format!("/api/v1/statements/{party}/2026-10{csv}"), None, vec![200])
+        }
+        "equityEarningsReport" => (M::GET, "/api/v1/reports/equity-earnings?period=2026-10".into(), None, vec![200]),
         "healthz" => (M::GET, "/healthz".into(), None, vec![200]),
         "readyz" => (M::GET, "/readyz".into(), None, vec![200]),
         "metrics" => (M::GET, "/metrics".into(), None, vec![200]),

@@ -15,11 +15,11 @@ both!(the_rounding_example_and_idempotent_payments);
 both!(a_cancelled_subcontract_is_re_split_and_refunds_claw_back);
 both!(agreement_templates_are_versioned_and_refuse_more_than_100_percent);
 
-fn fen(v: &Value) -> i64 {
+pub(crate) fn fen(v: &Value) -> i64 {
     kernel::Fen::parse_yuan(v.as_str().unwrap_or("x")).map(kernel::Fen::get).unwrap_or(i64::MIN)
 }
 
-async fn pay(finance: &User, key: &str, body: Value) -> Resp {
+pub(crate) async fn pay(finance: &User, key: &str, body: Value) -> Resp {
     let req = finance
         .http()
         .post(finance.url("/api/v1/payments"))
@@ -29,7 +29,7 @@ async fn pay(finance: &User, key: &str, body: Value) -> Resp {
     User::finish(req).await
 }
 
-fn payment(contract: i64, line_no: i32, stream: &str, year: i32, amount: &str) -> Value {
+pub(crate) fn payment(contract: i64, line_no: i32, stream: &str, year: i32, amount: &str) -> Value {
     json!({"contract_id": contract, "line_no": line_no, "stream": stream, "year": year, "amount": amount,
         "received_on": "2026-11-20"})
 }
@@ -75,17 +75,17 @@ async fn assert_balanced(finance: &User, contract: i64) {
     assert!(by_txn.values().all(|v| *v == 0), "unbalanced transactions: {by_txn:?}");
 }
 
-struct Setup {
-    contract: i64,
-    signer: i64,
-    vendor: i64,
-    impl_order: i64,
+pub(crate) struct Setup {
+    pub contract: i64,
+    pub signer: i64,
+    pub vendor: i64,
+    pub impl_order: i64,
 }
 
 /// P (the first equity partner, at the registered tier's standard rates) signs the first demo
 /// client: subscription 60,000.00 (TAX-PLAN) + implementation 40,000.00 (ERP-IMPL),
 /// maintenance 18,000.00 a year; implementation is subcontracted to sub@'s firm at 70 %.
-async fn worked_example_contract(park: &TestPark, subcontract: bool) -> Setup {
+pub(crate) async fn worked_example_contract(park: &TestPark, subcontract: bool) -> Setup {
     let admin = park.login("admin@vpark.demo").await;
     let ops = park.login("ops@vpark.demo").await;
     let signer = park.org_id_of("equity@vpark.demo").await;
@@ -124,7 +124,7 @@ async fn worked_example_contract(park: &TestPark, subcontract: bool) -> Setup {
     Setup { contract, signer, vendor, impl_order }
 }
 
-async fn deliver_and_accept(park: &TestPark, order: i64) {
+pub(crate) async fn deliver_and_accept(park: &TestPark, order: i64) {
     let sub = park.login("sub@vpark.demo").await;
     let implementer = park.user_id("implementer@vpark.demo").await;
     let o = sub.post(&format!("/api/v1/orders/{order}/assignments"), json!({"user_ids": [implementer]})).await;
