@@ -16,7 +16,8 @@ use serde_json::json;
 use crate::Ledger;
 use crate::domain::{Account, Kind};
 use crate::statement::{
-    self, AccountSummary, Approval, PayoutLine, PayoutStatus, Period, Statement, StatementLine, needs_two_approvers,
+    self, AccountSummary, Approval, PayoutLine, PayoutStatus, Period, Statement, StatementLine, StatementSummary,
+    needs_two_approvers,
 };
 use crate::store::{self, NewEntry, payout, payout_item};
 
@@ -25,18 +26,6 @@ use crate::store::{self, NewEntry, payout, payout_item};
 pub struct PayoutBatch {
     pub payout: payout::Model,
     pub lines: Vec<PayoutLine>,
-}
-
-/// One party's statement figures for a period (the list of statements).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatementSummary {
-    pub party_id: i64,
-    pub party_name: String,
-    pub party_kind: String,
-    pub period: Period,
-    pub closed: bool,
-    pub payable: AccountSummary,
-    pub held: AccountSummary,
 }
 
 /// The vendor's attributable share of one equity partner's net earnings in a period.
@@ -188,6 +177,7 @@ impl Ledger {
             let p = payout::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| Error::not_found("payout", id))?;
             let status: PayoutStatus = p.status.parse().map_err(|_| Error::unexpected("unknown payout status"))?;
             let decision = statement::approve(status, p.dual_approval, p.first_approved_by, caller.user_id)?;
+            let mut items = Vec::new();
             let mut active = p.clone().into_active_model();
             let verb = match decision {
                 Approval::First => {
@@ -196,7 +186,9 @@ impl Ledger {
                     "approved_first"
                 }
                 Approval::Complete => {
-                    let txn_id = self.post_payout(&txn, &p, now).await?;
+                    items =
+                        payout_item::Entity::find().filter(payout_item::Column::PayoutId.eq(p.id)).all(&txn).await?;
+                    let txn_id = self.post_payout(&txn, &p, &items, now).await?;
                     active.status = Set(PayoutStatus::Approved.as_str().into());
                     active.approved_by = Set(Some(caller.user_id));
                     active.approved_at = Set(Some(now));
@@ -217,7 +209,7 @@ impl Ledger {
             )
             .await?;
             if decision == Approval::Complete {
-                self.announce(&txn, &updated, now).await?;
+                self.announce(&txn, &updated, &items, now).await?;
             }
             Ok(updated)
         }
@@ -231,9 +223,9 @@ impl Ledger {
         &self,
         conn: &C,
         p: &payout::Model,
+        items: &[payout_item::Model],
         now: chrono::DateTime<chrono::Utc>,
     ) -> AppResult<i64> {
-        let items = payout_item::Entity::find().filter(payout_item::Column::PayoutId.eq(p.id)).all(conn).await?;
         let vendor =
             directory::store::vendor(conn).await?.ok_or_else(|| Error::unexpected("the park has no vendor"))?;
         let txn_id = store::reserve_txns(conn, 1).await?;
@@ -271,12 +263,12 @@ impl Ledger {
         &self,
         conn: &C,
         p: &payout::Model,
+        items: &[payout_item::Model],
         now: chrono::DateTime<chrono::Utc>,
     ) -> AppResult<()> {
         let period: Period = p.period.parse()?;
-        let items = payout_item::Entity::find().filter(payout_item::Column::PayoutId.eq(p.id)).all(conn).await?;
         let names = org_names(conn, &items.iter().map(|i| i.party_id).collect::<Vec<_>>()).await?;
-        for i in &items {
+        for i in items {
             let payload = json!({
                 "org_name": names.get(&i.party_id).cloned().unwrap_or_default(),
                 "period": p.period,
@@ -457,13 +449,15 @@ impl Ledger {
             .collect::<Result<Vec<_>, Error>>()?;
         let (payable, held) = statement::summarize(open(Account::Payable), open(Account::Held), &lines)?;
         Ok(Statement {
-            party_id: org.id,
-            party_name: org.name_zh,
-            party_kind: org.kind,
-            period,
-            closed: period.is_closed(self.clock.now()),
-            payable,
-            held,
+            summary: StatementSummary {
+                party_id: org.id,
+                party_name: org.name_zh,
+                party_kind: org.kind,
+                period,
+                closed: period.is_closed(self.clock.now()),
+                payable,
+                held,
+            },
             lines,
         })
     }

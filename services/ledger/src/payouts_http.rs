@@ -13,8 +13,8 @@ use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::Ledger;
-use crate::payouts::{EquityShare, PayoutBatch, StatementSummary};
-use crate::statement::{self, AccountSummary, PayoutLine, Period, Statement, StatementLine};
+use crate::payouts::{EquityShare, PayoutBatch};
+use crate::statement::{self, AccountSummary, PayoutLine, Period, Statement, StatementLine, StatementSummary};
 use crate::store::payout;
 
 #[derive(Tags)]
@@ -343,18 +343,7 @@ impl Example for StatementView {
 }
 
 fn statement_view(s: Statement) -> StatementView {
-    StatementView {
-        summary: StatementSummaryView {
-            party_id: s.party_id,
-            party_name: s.party_name,
-            party_kind: s.party_kind,
-            period: s.period.to_string(),
-            closed: s.closed,
-            payable: summary_view(s.payable),
-            held: summary_view(s.held),
-        },
-        lines: s.lines.into_iter().map(line_view).collect(),
-    }
+    StatementView { summary: statement_summary_view(s.summary), lines: s.lines.into_iter().map(line_view).collect() }
 }
 
 /// The vendor's attributable share of one equity partner's net earnings.
@@ -552,7 +541,7 @@ impl PayoutApi {
         let period = period_param(&period.0)?;
         let s = self.ledger.statement(Some(&auth.0), party_id.0, period).await?;
         let bytes = statement::statement_csv(&s)?;
-        Ok(csv_file(bytes, &format!("statement-{}-{}.csv", s.party_id, s.period)))
+        Ok(csv_file(bytes, &format!("statement-{}-{}.csv", s.summary.party_id, s.summary.period)))
     }
 
     /// The vendor's share of equity partners' earnings

@@ -236,9 +236,9 @@ pub struct StatementLine {
     pub fee_fen: Option<i64>,
 }
 
-/// A party's statement for a period.
+/// One party's statement figures for a period.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Statement {
+pub struct StatementSummary {
     pub party_id: i64,
     pub party_name: String,
     pub party_kind: String,
@@ -247,6 +247,12 @@ pub struct Statement {
     pub closed: bool,
     pub payable: AccountSummary,
     pub held: AccountSummary,
+}
+
+/// A party's statement for a period: its figures and every entry behind them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub summary: StatementSummary,
     pub lines: Vec<StatementLine>,
 }
 
@@ -312,7 +318,8 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 
 /// A statement as CSV (UTF-8 with BOM): one row per entry with the running balances of both
 /// accounts, framed by an opening and a closing row.
-pub fn statement_csv(s: &Statement) -> Result<Vec<u8>, Error> {
+pub fn statement_csv(statement: &Statement) -> Result<Vec<u8>, Error> {
+    let s = &statement.summary;
     let header = [
         "日期 date",
         "类型 kind",
@@ -339,7 +346,7 @@ pub fn statement_csv(s: &Statement) -> Result<Vec<u8>, Error> {
     let mut rows =
         vec![frame("期初余额 opening balance", s.period.first_day().to_string(), s.payable.opening, s.held.opening)];
     let (mut payable, mut held) = (s.payable.opening, s.held.opening);
-    for l in &s.lines {
+    for l in &statement.lines {
         match l.account {
             Account::Payable => payable = payable.checked_add(l.amount).map_err(csv_error)?,
             Account::Held => held = held.checked_add(l.amount).map_err(csv_error)?,
@@ -512,13 +519,15 @@ mod tests {
             vec![line(Account::Payable, Kind::Allocation, 240_000), line(Account::Payable, Kind::Payout, -40_000)];
         let (payable, held) = summarize(Fen::new(10_000), Fen::ZERO, &lines).unwrap();
         let s = Statement {
-            party_id: 3,
-            party_name: "杭州云帆".into(),
-            party_kind: "equity_partner".into(),
-            period: "2026-10".parse().unwrap(),
-            closed: true,
-            payable,
-            held,
+            summary: StatementSummary {
+                party_id: 3,
+                party_name: "杭州云帆".into(),
+                party_kind: "equity_partner".into(),
+                period: "2026-10".parse().unwrap(),
+                closed: true,
+                payable,
+                held,
+            },
             lines,
         };
         let bytes = statement_csv(&s).unwrap();

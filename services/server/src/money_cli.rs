@@ -139,10 +139,11 @@ pub async fn statement(park: &Park, period: &str, party: Option<i64>, csv: Optio
             }
         }
         Some(id) => {
-            let s = park.ledger.statement(None, id, period).await.map_err(app_err)?;
+            let statement = park.ledger.statement(None, id, period).await.map_err(app_err)?;
             match csv {
-                Some(path) => write_out(&path, &statement::statement_csv(&s)?)?,
+                Some(path) => write_out(&path, &statement::statement_csv(&statement)?)?,
                 None => {
+                    let s = &statement.summary;
                     println!(
                         "statement of {} {} for {}{}",
                         s.party_id,
@@ -152,7 +153,7 @@ pub async fn statement(park: &Park, period: &str, party: Option<i64>, csv: Optio
                     );
                     println!("  payable: {}", summary_line(&s.payable));
                     println!("  held:    {}", summary_line(&s.held));
-                    for l in &s.lines {
+                    for l in &statement.lines {
                         println!(
                             "  {}  {:10}  {:8}  {:>14}  {} {}",
                             l.at.with_timezone(&statement::park_offset()).format("%Y-%m-%d %H:%M"),
