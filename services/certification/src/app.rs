@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use identity::store as people;
 use kernel::{Action, Clock, Error, OrgKind, Page, PageRequest, Resource, Role};
+use notify::Template;
 use platform::audit::{self, Change};
 use platform::{Actor, AppError, AppResult, Db, Owner, Permit, PolicyTable, Principal, finish};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
@@ -62,7 +63,7 @@ pub struct CredentialPatch {
     pub revoked_reason: Option<Option<String>>,
 }
 
-fn cert_from(m: certification::Model) -> AppResult<Certification> {
+pub(crate) fn cert_from(m: certification::Model) -> AppResult<Certification> {
     Ok(Certification {
         id: m.id,
         def: CertDef {
@@ -82,7 +83,7 @@ fn cert_from(m: certification::Model) -> AppResult<Certification> {
     })
 }
 
-fn facts_of(m: &credential::Model) -> AppResult<CredentialFacts> {
+pub(crate) fn facts_of(m: &credential::Model) -> AppResult<CredentialFacts> {
     Ok(CredentialFacts {
         status: m.status.parse().map_err(|_| Error::unexpected(format!("unknown credential status {}", m.status)))?,
         issued_on: m.issued_on,
@@ -92,17 +93,19 @@ fn facts_of(m: &credential::Model) -> AppResult<CredentialFacts> {
 }
 
 pub struct Certifications {
-    db: Db,
-    policy: Arc<PolicyTable>,
-    clock: Arc<dyn Clock>,
+    pub(crate) db: Db,
+    pub(crate) policy: Arc<PolicyTable>,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Where the park is reached, for links in e-mails.
+    pub(crate) public_url: String,
 }
 
 impl Certifications {
-    pub fn new(db: Db, policy: Arc<PolicyTable>, clock: Arc<dyn Clock>) -> Self {
-        Certifications { db, policy, clock }
+    pub fn new(db: Db, policy: Arc<PolicyTable>, clock: Arc<dyn Clock>, public_url: String) -> Self {
+        Certifications { db, policy, clock, public_url }
     }
 
-    fn today(&self) -> NaiveDate {
+    pub(crate) fn today(&self) -> NaiveDate {
         self.clock.now().date_naive()
     }
 
@@ -249,7 +252,7 @@ impl Certifications {
         self.describe(vec![m]).await?.pop().ok_or_else(|| Error::not_found("credential", id).into())
     }
 
-    async fn describe(&self, rows: Vec<credential::Model>) -> AppResult<Vec<Credential>> {
+    pub(crate) async fn describe(&self, rows: Vec<credential::Model>) -> AppResult<Vec<Credential>> {
         let mut cert_ids: Vec<i64> = rows.iter().map(|r| r.certification_id).collect();
         cert_ids.sort_unstable();
         cert_ids.dedup();
@@ -290,7 +293,15 @@ impl Certifications {
     /// Records a credential for an implementer (a user holding the `implementer` role).
     pub async fn create_credential(&self, caller: &Principal, new: NewCredential) -> AppResult<Credential> {
         let permit = self.policy.permit(caller, Resource::Credential, Action::Create)?;
+        if !permit.allows(kernel::Relation::Any) && new.facts.status != CredentialStatus::InProgress {
+            return Err(Error::forbidden(
+                "implementers and their administrators start a credential in progress; it is earned by meeting \
+                 its requirements or by vendor ops' verification",
+            )
+            .into());
+        }
         let id = self.create_credential_as(&Actor::of(caller), Some(caller), &permit, new).await?;
+        self.assess(&Actor::of(caller), crate::store::Assessed::One(id)).await?;
         self.get_credential(caller, id).await
     }
 
@@ -342,7 +353,11 @@ impl Certifications {
                 issued_on: Set(facts.issued_on),
                 expires_on: Set(facts.expires_on),
                 revoked_reason: Set(facts.revoked_reason.clone()),
-                requirements_version: Set(None),
+                requirements_version: Set(if facts.status == CredentialStatus::InProgress {
+                    None
+                } else {
+                    store::current_requirements(&txn, Some(&[cert.id])).await?.get(&cert.id).map(|r| r.version)
+                }),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -425,7 +440,10 @@ impl Certifications {
                 f.expires_on = None;
             }
             let f = domain::validate_credential(f, cert.validity_months)?;
-            let am = credential::ActiveModel {
+            let held = |s: CredentialStatus| matches!(s, CredentialStatus::Earned | CredentialStatus::Expiring);
+            let newly_earned = held(f.status) && !held(old.status);
+            let newly_revoked = f.status == CredentialStatus::Revoked && old.status != CredentialStatus::Revoked;
+            let mut am = credential::ActiveModel {
                 id: sea_orm::ActiveValue::Unchanged(id),
                 status: Set(f.status.as_str().to_owned()),
                 issued_on: Set(f.issued_on),
@@ -434,12 +452,29 @@ impl Certifications {
                 updated_at: Set(now),
                 ..Default::default()
             };
+            if newly_earned {
+                // Earned by verification: under the requirements in force today.
+                am.requirements_version =
+                    Set(store::current_requirements(&txn, Some(&[cert.id])).await?.get(&cert.id).map(|r| r.version));
+            }
             am.update(&txn).await?;
-            let verb = if f.status == CredentialStatus::Revoked && old.status != CredentialStatus::Revoked {
+            let verb = if newly_revoked {
                 "revoked"
+            } else if newly_earned {
+                "verified"
             } else {
                 "updated"
             };
+            let template = if newly_revoked {
+                Some(Template::CredentialRevoked)
+            } else if newly_earned {
+                Some(Template::CredentialEarned)
+            } else {
+                None
+            };
+            if let Some(t) = template {
+                self.tell_holder(&txn, t, &before, &cert_from(cert.clone())?, &f, now).await?;
+            }
             audit::record_in(
                 &txn,
                 &Actor::of(caller),

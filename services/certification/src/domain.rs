@@ -136,6 +136,142 @@ pub fn status_on(f: &CredentialFacts, today: NaiveDate) -> CredentialStatus {
     }
 }
 
+/// What a piece of evidence proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumString, IntoStaticStr, EnumIter, Serialize)]
+#[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    /// An exam result (score 0–100).
+    Exam,
+    /// Training attended (hours).
+    Training,
+}
+
+impl EvidenceKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// `submitted → verified | rejected`, decided by vendor ops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumString, IntoStaticStr, EnumIter, Serialize)]
+#[strum(serialize_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceStatus {
+    Submitted,
+    Verified,
+    Rejected,
+}
+
+impl EvidenceStatus {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// A piece of evidence as submitted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EvidenceFacts {
+    pub kind: EvidenceKind,
+    pub title: String,
+    pub taken_on: NaiveDate,
+    pub exam_score: Option<i32>,
+    pub training_hours: Option<i32>,
+    /// References to the documents that prove it (document ids or links), not the documents.
+    pub attachments: Vec<String>,
+}
+
+pub fn validate_evidence(mut e: EvidenceFacts, today: NaiveDate) -> Result<EvidenceFacts, Error> {
+    e.title = kernel::text::required_text("title", &e.title, 200)?;
+    if e.taken_on > today {
+        return Err(Error::invalid("taken_on", "cannot be in the future"));
+    }
+    if e.taken_on < NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN) {
+        return Err(Error::invalid("taken_on", "is too far in the past"));
+    }
+    match e.kind {
+        EvidenceKind::Exam => {
+            let s = e.exam_score.ok_or_else(|| Error::invalid("exam_score", "an exam result has a score"))?;
+            if !(0..=100).contains(&s) {
+                return Err(Error::invalid("exam_score", "must be between 0 and 100"));
+            }
+            if e.training_hours.is_some() {
+                return Err(Error::invalid("training_hours", "an exam result has no training hours"));
+            }
+        }
+        EvidenceKind::Training => {
+            let h = e.training_hours.ok_or_else(|| Error::invalid("training_hours", "training has hours"))?;
+            if !(1..=500).contains(&h) {
+                return Err(Error::invalid("training_hours", "must be between 1 and 500"));
+            }
+            if e.exam_score.is_some() {
+                return Err(Error::invalid("exam_score", "training has no exam score"));
+            }
+        }
+    }
+    if e.attachments.len() > 20 {
+        return Err(Error::invalid("attachments", "at most 20 references"));
+    }
+    let mut refs = Vec::with_capacity(e.attachments.len());
+    for a in &e.attachments {
+        refs.push(kernel::text::required_text("attachments", a, 500)?);
+    }
+    e.attachments = refs;
+    Ok(e)
+}
+
+/// Evidence is added while a credential is being worked towards or renewed — not to a revoked one.
+pub fn accepts_evidence(status: CredentialStatus) -> Result<(), Error> {
+    if status == CredentialStatus::Revoked {
+        return Err(Error::conflict("illegal_transition", "a revoked credential takes no evidence"));
+    }
+    Ok(())
+}
+
+/// A review decides submitted evidence once; a rejection says why.
+pub fn review(status: EvidenceStatus, verdict: EvidenceStatus, note: Option<String>) -> Result<Option<String>, Error> {
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(Error::invalid("note", "must have at most 2000 characters"));
+    }
+    if status != EvidenceStatus::Submitted {
+        return Err(Error::conflict("illegal_transition", format!("this evidence was already {}", status.as_str())));
+    }
+    match verdict {
+        EvidenceStatus::Rejected if note.is_none() => {
+            Err(Error::invalid("note", "a rejection says why, so the implementer can put it right"))
+        }
+        EvidenceStatus::Submitted => Err(Error::invalid("verdict", "is verified or rejected")),
+        _ => Ok(note),
+    }
+}
+
+/// Which credentials are assessed against their requirements, and from when their evidence and
+/// deliveries count: a credential in progress counts everything; an expiring or expired one is
+/// renewed by what was achieved since it was last issued. Earned (not yet expiring) and revoked
+/// credentials are not assessed.
+pub fn counts_since(f: &CredentialFacts) -> Option<Option<NaiveDate>> {
+    match f.status {
+        CredentialStatus::InProgress => Some(None),
+        CredentialStatus::Expiring | CredentialStatus::Expired => Some(f.issued_on),
+        CredentialStatus::Earned | CredentialStatus::Revoked => None,
+    }
+}
+
+/// The facts of a credential earned (or renewed) on `today` under requirements valid for
+/// `validity_months`.
+pub fn earned_on(today: NaiveDate, validity_months: i32) -> Result<CredentialFacts, Error> {
+    let expires = today
+        .checked_add_months(Months::new(validity_months.max(1) as u32))
+        .ok_or_else(|| Error::invalid("validity_months", "is out of range"))?;
+    Ok(CredentialFacts {
+        status: CredentialStatus::Earned,
+        issued_on: Some(today),
+        expires_on: Some(expires),
+        revoked_reason: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +328,58 @@ mod tests {
         assert_eq!(status_on(&f, d("2026-10-01")), CredentialStatus::Earned);
         assert_eq!(status_on(&f, d("2026-11-05")), CredentialStatus::Expiring);
         assert_eq!(status_on(&f, d("2026-12-02")), CredentialStatus::Expired);
+    }
+
+    #[test]
+    fn evidence_is_checked_by_kind() {
+        let exam = EvidenceFacts {
+            kind: EvidenceKind::Exam,
+            title: " ERP-L2 written exam ".into(),
+            taken_on: d("2026-10-01"),
+            exam_score: Some(82),
+            training_hours: None,
+            attachments: vec!["doc:EX-2026-118".into()],
+        };
+        let today = d("2026-11-01");
+        assert_eq!(validate_evidence(exam.clone(), today).unwrap().title, "ERP-L2 written exam");
+        assert!(validate_evidence(EvidenceFacts { exam_score: None, ..exam.clone() }, today).is_err());
+        assert!(validate_evidence(EvidenceFacts { exam_score: Some(101), ..exam.clone() }, today).is_err());
+        assert!(validate_evidence(EvidenceFacts { taken_on: d("2026-12-01"), ..exam.clone() }, today).is_err());
+        assert!(validate_evidence(EvidenceFacts { attachments: vec![" ".into()], ..exam.clone() }, today).is_err());
+        let training =
+            EvidenceFacts { kind: EvidenceKind::Training, exam_score: None, training_hours: Some(8), ..exam };
+        assert!(validate_evidence(training.clone(), today).is_ok());
+        assert!(validate_evidence(EvidenceFacts { training_hours: Some(0), ..training }, today).is_err());
+    }
+
+    #[test]
+    fn evidence_is_reviewed_once_and_rejections_say_why() {
+        use EvidenceStatus as E;
+        assert!(review(E::Submitted, E::Verified, None).is_ok());
+        assert!(review(E::Submitted, E::Rejected, None).is_err());
+        assert_eq!(
+            review(E::Submitted, E::Rejected, Some(" blurry scan ".into())).unwrap().as_deref(),
+            Some("blurry scan")
+        );
+        assert!(review(E::Verified, E::Rejected, Some("late".into())).is_err());
+        assert!(review(E::Submitted, E::Submitted, None).is_err());
+    }
+
+    #[test]
+    fn what_is_assessed_and_from_when() {
+        let f = earned("2025-01-01", Some("2026-12-01"));
+        assert_eq!(counts_since(&f), None);
+        let expiring = CredentialFacts { status: CredentialStatus::Expiring, ..f.clone() };
+        assert_eq!(counts_since(&expiring), Some(Some(d("2025-01-01"))));
+        let progress = CredentialFacts {
+            status: CredentialStatus::InProgress,
+            issued_on: None,
+            expires_on: None,
+            revoked_reason: None,
+        };
+        assert_eq!(counts_since(&progress), Some(None));
+        let e = earned_on(d("2026-01-31"), 24).unwrap();
+        assert_eq!(e.expires_on, Some(d("2028-01-31")));
+        assert!(is_valid_on(&e, d("2026-02-01")));
     }
 }

@@ -176,6 +176,8 @@ pub struct CredentialView {
     /// True when the credential counts for dispatch today (earned or expiring, not past its
     /// expiry date, not revoked).
     pub valid: bool,
+    /// The version of the certification's requirements it was earned under.
+    pub requirements_version: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -196,6 +198,7 @@ impl Example for CredentialView {
             expires_on: Some(example_date("2027-06-01")),
             revoked_reason: None,
             valid: true,
+            requirements_version: Some(2),
             created_at: example_time(),
             updated_at: example_time(),
         }
@@ -218,6 +221,7 @@ impl From<Credential> for CredentialView {
             expires_on: c.facts.expires_on,
             revoked_reason: c.facts.revoked_reason,
             valid: c.valid,
+            requirements_version: c.requirements_version,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

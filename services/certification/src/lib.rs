@@ -5,7 +5,10 @@
 
 pub mod app;
 pub mod domain;
+pub mod earning;
+pub mod earning_http;
 pub mod http;
+pub mod requirements;
 pub mod store;
 
 pub use app::Certifications;

@@ -8,5 +8,6 @@ pub mod app;
 pub mod audit;
 pub mod domain;
 pub mod http;
+pub mod people;
 pub mod policy;
 pub mod store;

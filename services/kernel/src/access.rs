@@ -138,6 +138,8 @@ pub enum Resource {
     Statement,
     /// The vendor's reports over the partners (attributable share of equity partners' earnings).
     Report,
+    /// Evidence towards a credential (exam results, training hours); owned by the implementer.
+    Evidence,
 }
 
 impl Resource {
@@ -186,6 +188,10 @@ pub enum Action {
     Run,
     /// Approve something that moves money out (a payout batch).
     Approve,
+    /// Verify or reject what someone submitted (evidence, a reported milestone).
+    Verify,
+    /// Renew a credential that is expiring or expired.
+    Renew,
 }
 
 impl Action {

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use directory::app::{Organisation, Service, organisation_from, service_from};
 use directory::store::{organisation, service};
-use kernel::{Action, Clock, Error, Fen, Locale, OrgKind, Page, PageRequest, Resource};
-use notify::{Notification, Recipient, Template};
+use kernel::{Action, Clock, Error, Fen, OrgKind, Page, PageRequest, Resource};
+use notify::{Notification, Template};
 use platform::audit::{self, Change};
 use platform::{Actor, AppResult, Db, Owner, Permit, PolicyTable, Principal, finish};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -157,34 +157,8 @@ fn status_of(o: &order::Model) -> AppResult<OrderStatus> {
     parse("order status", &o.status)
 }
 
-fn recipient(p: &Person) -> Recipient {
-    Recipient { email: p.email.clone(), name: p.display_name.clone(), locale: p.locale.parse().unwrap_or(Locale::ZhCn) }
-}
-
-/// The organisation administrator roles that receive an organisation's order e-mails.
-const ADMIN_ROLES: &[&str] = &["team_admin", "equity_admin", "sub_admin", "client_admin"];
-
-/// Queues an e-mail to every administrator of an organisation, in the caller's transaction.
-pub async fn notify_org_admins<C: ConnectionTrait>(
-    conn: &C,
-    now: chrono::DateTime<chrono::Utc>,
-    template: Template,
-    org_id: i64,
-    payload: &Value,
-    dedupe: &str,
-) -> AppResult<()> {
-    for p in store::people_with_roles(conn, Some(org_id), ADMIN_ROLES).await? {
-        let n = Notification {
-            template,
-            to: recipient(&p),
-            payload: payload.clone(),
-            org_id: Some(org_id),
-            dedupe_key: Some(format!("{dedupe}:{}", p.id)),
-        };
-        notify::enqueue_in(conn, now, &n).await?;
-    }
-    Ok(())
-}
+pub use identity::people::notify_org_admins;
+use identity::people::{ADMIN_ROLES, recipient};
 
 pub struct Marketplace {
     db: Db,
@@ -192,15 +166,38 @@ pub struct Marketplace {
     clock: Arc<dyn Clock>,
     config: MarketConfig,
     money_hook: std::sync::OnceLock<MoneyHook>,
+    track_record_hook: std::sync::OnceLock<TrackRecordHook>,
 }
 
 /// Called (after commit) with the contract whose money split an order change moved: an
 /// acceptance releases held shares, a cancellation re-splits. The ledger settles it.
 pub type MoneyHook = Arc<dyn Fn(i64) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
 
+/// Called (after commit) with an order whose acceptance or rating changed the track record of
+/// the implementers assigned to it: certifications earned by deliveries are assessed at once.
+pub type TrackRecordHook = Arc<dyn Fn(i64) -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
+
 impl Marketplace {
     pub fn new(db: Db, policy: Arc<PolicyTable>, clock: Arc<dyn Clock>, config: MarketConfig) -> Self {
-        Marketplace { db, policy, clock, config, money_hook: std::sync::OnceLock::new() }
+        Marketplace {
+            db,
+            policy,
+            clock,
+            config,
+            money_hook: std::sync::OnceLock::new(),
+            track_record_hook: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Registers what runs after an order's acceptance or rating (once; later calls are ignored).
+    pub fn on_track_record_change(&self, hook: TrackRecordHook) {
+        let _ = self.track_record_hook.set(hook);
+    }
+
+    async fn track_record_changed(&self, order_id: i64) {
+        if let Some(hook) = self.track_record_hook.get() {
+            hook(order_id).await;
+        }
     }
 
     /// Registers what runs after an order change that moves money (once; later calls are
@@ -1727,6 +1724,7 @@ impl Marketplace {
         .await;
         let o = finish(txn, outcome).await?;
         self.money_changed(o.contract_id).await;
+        self.track_record_changed(o.id).await;
         self.order_details(self.db.read(), o).await
     }
 
@@ -1805,6 +1803,9 @@ impl Marketplace {
         .await;
         let o = finish(txn, outcome).await?;
         self.money_changed(o.contract_id).await;
+        if o.accepted_at.is_some() {
+            self.track_record_changed(o.id).await;
+        }
         self.order_details(self.db.read(), o).await
     }
 
@@ -1886,6 +1887,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
+        self.track_record_changed(o.id).await;
         self.order_details(self.db.read(), o).await
     }
 
@@ -1947,6 +1949,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
+        self.track_record_changed(o.id).await;
         self.order_details(self.db.read(), o).await
     }
 

@@ -780,61 +780,7 @@ pub async fn pool<C: ConnectionTrait>(
 
 // ---- people to tell -----------------------------------------------------------------------
 
-#[derive(Debug, Clone, FromQueryResult)]
-pub struct Person {
-    pub id: i64,
-    pub org_id: i64,
-    pub email: String,
-    pub display_name: String,
-    pub locale: String,
-}
-
-/// Active users holding any of `roles`, in one organisation or (with `org_id = None`) anywhere.
-pub async fn people_with_roles<C: ConnectionTrait>(
-    conn: &C,
-    org_id: Option<i64>,
-    roles: &[&str],
-) -> Result<Vec<Person>, DbErr> {
-    let b = conn.get_database_backend();
-    let mut values: Vec<Value> = Vec::new();
-    let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
-    let role_in = in_list("r.role", &roles, &mut values);
-    let org = match org_id {
-        Some(id) => {
-            values.push(id.into());
-            format!(" AND u.org_id = ${}", values.len())
-        }
-        None => String::new(),
-    };
-    Person::find_by_statement(sql(
-        b,
-        &format!(
-            "SELECT DISTINCT u.id, u.org_id, u.email, u.display_name, u.locale FROM users u \
-             JOIN user_roles r ON r.user_id = u.id WHERE u.status = 'active' AND {role_in}{org} ORDER BY u.id"
-        ),
-        values,
-    ))
-    .all(conn)
-    .await
-}
-
-pub async fn people<C: ConnectionTrait>(conn: &C, ids: &[i64]) -> Result<Vec<Person>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let b = conn.get_database_backend();
-    let ph: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    Person::find_by_statement(sql(
-        b,
-        &format!(
-            "SELECT id, org_id, email, display_name, locale FROM users WHERE id IN ({}) ORDER BY id",
-            ph.join(", ")
-        ),
-        ids.iter().map(|i| Value::from(*i)),
-    ))
-    .all(conn)
-    .await
-}
+pub use identity::people::{Person, people, people_with_roles};
 
 // ---- sweeps -------------------------------------------------------------------------------
 

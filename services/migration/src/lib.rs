@@ -11,6 +11,7 @@ mod m0002_marketplace;
 mod m0003_order_statistics;
 mod m0004_ledger;
 mod m0005_payouts;
+mod m0006_credentials;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_order_statistics::Migration),
             Box::new(m0004_ledger::Migration),
             Box::new(m0005_payouts::Migration),
+            Box::new(m0006_credentials::Migration),
         ]
     }
 }

@@ -48,6 +48,14 @@ pub enum Template {
     StatementReady,
     /// A payout to the recipient's organisation was approved.
     PayoutApproved,
+    /// A credential was earned (or renewed): requirements met or evidence verified.
+    CredentialEarned,
+    /// A credential expires within 30 days.
+    CredentialExpiring,
+    /// A credential expired: it no longer counts for dispatch.
+    CredentialExpired,
+    /// A credential was revoked.
+    CredentialRevoked,
 }
 
 impl Template {
@@ -95,6 +103,18 @@ impl Template {
                 "period": "2026-10",
                 "amount": "26400.00",
                 "payout_id": 3,
+            }),
+            Template::CredentialEarned
+            | Template::CredentialExpiring
+            | Template::CredentialExpired
+            | Template::CredentialRevoked => serde_json::json!({
+                "holder": "王工",
+                "certification_code": "ERP-L2",
+                "certification_zh": "ERP 实施顾问（二级）",
+                "certification_en": "ERP implementation consultant, level 2",
+                "expires_on": "2028-11-22",
+                "reason": "考试作弊",
+                "link": "http://127.0.0.1:8080/docs",
             }),
             _ => serde_json::json!({
                 "order_no": "HT2026000012-1",

@@ -79,6 +79,10 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
     },
+    /// The daily credential sweep, now: credentials within 30 days of expiry become expiring,
+    /// past it expired (holders and their administrators are mailed), and every credential whose
+    /// requirements are met is earned or renewed. Safe beside running servers.
+    SweepCredentials,
     /// Print the OpenAPI specification (JSON) of this build.
     ExportOpenapi {
         /// Write to this file instead of standard output.
@@ -189,6 +193,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Settle => {
             let park = Park::open(settings, Arc::new(SystemClock)).await?;
             settle(&park).await
+        }
+        Command::SweepCredentials => {
+            let park = Park::open(settings, Arc::new(SystemClock)).await?;
+            let r = park.certifications.sweep().await.map_err(|e| anyhow::anyhow!("{}", e.0))?;
+            println!(
+                "credential sweep: {} now expiring, {} expired, {} back to earned, {} earned or renewed",
+                r.expiring, r.expired, r.back_to_earned, r.earned
+            );
+            park.db.clone().close().await;
+            Ok(())
         }
         Command::Payout(cmd) => {
             let park = Park::open(settings, Arc::new(SystemClock)).await?;

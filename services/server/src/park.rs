@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use certification::Certifications;
+use certification::earning_http::EarningApi;
 use certification::http::CertificationApi;
 use directory::Directory;
 use directory::http::DirectoryApi;
@@ -41,6 +42,7 @@ pub type Apis = (
     UserApi,
     DirectoryApi,
     CertificationApi,
+    EarningApi,
     MarketplaceApi,
     LedgerApi,
     PayoutApi,
@@ -113,7 +115,8 @@ impl Park {
                 .map_err(|e| anyhow::anyhow!("{}", e.0))?,
         );
         let directory = Arc::new(Directory::new(db.clone(), policy.clone(), clock.clone()));
-        let certifications = Arc::new(Certifications::new(db.clone(), policy.clone(), clock.clone()));
+        let certifications =
+            Arc::new(Certifications::new(db.clone(), policy.clone(), clock.clone(), settings.public_url()));
         let market_config = MarketConfig {
             weights: settings.marketplace.weights,
             assign_within: chrono::Duration::hours(settings.marketplace.assign_within_hours),
@@ -132,6 +135,17 @@ impl Park {
             Box::pin(async move {
                 if let Err(e) = settler.settle_contract(contract_id).await {
                     tracing::warn!(contract_id, error = %e.0, "settlement after an order change failed; the sweep retries");
+                }
+            })
+        }));
+        // An acceptance or a rating may complete an implementer's requirements: assess at once.
+        // A failure here loses nothing — the daily sweep assesses every credential in progress.
+        let assessor = certifications.clone();
+        marketplace.on_track_record_change(Arc::new(move |order_id| {
+            let assessor = assessor.clone();
+            Box::pin(async move {
+                if let Err(e) = assessor.assess_order(order_id).await {
+                    tracing::warn!(order_id, error = %e.0, "assessing credentials after an order change failed; the sweep retries");
                 }
             })
         }));
@@ -162,6 +176,7 @@ impl Park {
             UserApi { identity: self.identity.clone() },
             DirectoryApi { directory: self.directory.clone() },
             CertificationApi { certifications: self.certifications.clone() },
+            EarningApi { certifications: self.certifications.clone() },
             MarketplaceApi { market: self.marketplace.clone(), clock: self.clock.clone() },
             LedgerApi { ledger: self.ledger.clone() },
             PayoutApi { ledger: self.ledger.clone() },
@@ -221,14 +236,34 @@ impl Park {
 
     /// Runs the marketplace sweeps every `sweep_interval_s` until `stop` fires: winners that
     /// assigned nobody in time lose their order back to the pool; overdue milestones are
-    /// announced once; contracts whose money moved are settled. Safe on several replicas (rows are
-    /// taken with SKIP LOCKED).
+    /// announced once; contracts whose money moved are settled; once a day, credentials become
+    /// expiring or expired and those whose requirements are met are earned. Safe on several
+    /// replicas (rows are taken with SKIP LOCKED, credential changes are compare-and-set).
     pub fn sweeps(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
         let every = Duration::from_secs(self.settings.marketplace.sweep_interval_s);
         let market = self.marketplace.clone();
         let ledger = self.ledger.clone();
+        let certifications = self.certifications.clone();
+        let clock = self.clock.clone();
         async move {
+            let mut credentials_swept_on = None;
             loop {
+                // The credential sweep is daily: on start and at the first round of each new day.
+                let today = clock.now().date_naive();
+                if credentials_swept_on != Some(today) {
+                    match certifications.sweep().await {
+                        Ok(r) => {
+                            credentials_swept_on = Some(today);
+                            tracing::info!(
+                                expiring = r.expiring,
+                                expired = r.expired,
+                                earned = r.earned,
+                                "credential sweep done"
+                            );
+                        }
+                        Err(e) => tracing::warn!(error = %e.0, "the credential sweep failed; retrying next round"),
+                    }
+                }
                 match ledger.settle_all(None, &|_| {}).await {
                     Ok(s) if s.transactions > 0 => {
                         tracing::info!(contracts = s.contracts, transactions = s.transactions, "settlement caught up")

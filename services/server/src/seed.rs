@@ -93,6 +93,34 @@ struct CertSeed {
     category: String,
     validity_months: i32,
     description: Option<String>,
+    #[serde(default)]
+    requirements: Vec<RequirementsSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequirementsSeed {
+    exam_min_score: Option<i32>,
+    training_hours: Option<i32>,
+    #[serde(default)]
+    delivery_services: Vec<String>,
+    #[serde(default)]
+    delivery_count: i32,
+    min_average_rating: Option<String>,
+    validity_months: i32,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceSeed {
+    kind: String,
+    title: String,
+    days_ago: i64,
+    score: Option<i32>,
+    hours: Option<i32>,
+    status: String,
+    note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +151,8 @@ struct CredentialSeed {
     issued_days_ago: Option<i64>,
     expires_in_days: Option<i64>,
     revoked_reason: Option<String>,
+    #[serde(default)]
+    evidence: Vec<EvidenceSeed>,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +236,7 @@ pub struct SeedReport {
     pub certifications: usize,
     pub services: usize,
     pub credentials: usize,
+    pub evidence: usize,
     pub contracts: usize,
     pub orders: usize,
     pub payments: usize,
@@ -291,7 +322,9 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
         report.users += 1;
     }
 
+    let mut requirements = Vec::new();
     for c in catalog.certification {
+        requirements.push((c.code.clone(), c.requirements));
         let def = CertDef {
             code: c.code.clone(),
             name_zh: c.name_zh,
@@ -326,6 +359,30 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
         report.services += 1;
     }
 
+    for (code, versions) in requirements {
+        for r in versions {
+            let req = certification::requirements::Requirements {
+                version: 0,
+                exam_min_score: r.exam_min_score,
+                training_hours: r.training_hours,
+                delivery_services: r.delivery_services,
+                delivery_count: r.delivery_count,
+                min_rating_centi: r
+                    .min_average_rating
+                    .as_deref()
+                    .map(|t| certification::requirements::rating_centi("min_average_rating", t))
+                    .transpose()
+                    .map_err(|e| anyhow::anyhow!("requirements of {code}: {e}"))?,
+                validity_months: r.validity_months,
+                note: r.note,
+            };
+            park.certifications
+                .publish_requirements_system(WHO, &code, req)
+                .await
+                .map_err(|e| anyhow::anyhow!("requirements of {code}: {}", e.0))?;
+        }
+    }
+
     // The standard agreement of DESIGN §5, with the tiers' raised channel rates.
     let rate = |t: &str| kernel::Rate::parse(t).ok();
     let tiers = std::collections::BTreeMap::from([
@@ -348,6 +405,7 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
         .map_err(|e| anyhow::anyhow!("agreement template: {}", e.0))?;
 
     let today = park.clock.now().date_naive();
+    let mut evidence = Vec::new();
     for c in creds.credential {
         let user_id =
             *user_ids.get(&c.holder).ok_or_else(|| anyhow::anyhow!("credential: unknown holder {}", c.holder))?;
@@ -360,7 +418,8 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
         let facts = CredentialFacts { status, issued_on, expires_on, revoked_reason: c.revoked_reason };
         // Held credentials start with the status their dates give them today.
         let facts = CredentialFacts { status: certification::domain::status_on(&facts, today), ..facts };
-        park.certifications
+        let id = park
+            .certifications
             .create_credential_system(
                 WHO,
                 NewCredential { user_id, certification_code: c.certification.clone(), facts },
@@ -368,8 +427,12 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
             .await
             .map_err(|e| anyhow::anyhow!("credential {} of {}: {}", c.certification, c.holder, e.0))?;
         report.credentials += 1;
+        if !c.evidence.is_empty() {
+            evidence.push((id, format!("{} of {}", c.certification, c.holder), c.evidence));
+        }
     }
     let payments = seed_orders(park, &org_ids, &mut report).await?;
+    seed_evidence(park, evidence, today, &mut report).await?;
     seed_money(park, payments, &mut report).await?;
     report.millis = started.elapsed().as_millis();
     info!(?report, "demo park loaded");
@@ -580,6 +643,45 @@ async fn seed_money(park: &Park, payments: Vec<(i64, PaymentSeed)>, report: &mut
     for (n, (contract_id, p)) in payments.iter().enumerate().filter(|(_, (_, p))| p.after_payout) {
         record(n, *contract_id, p).await?;
         report.payments += 1;
+    }
+    Ok(())
+}
+
+/// Submits each credential's evidence as its holder would and reviews it as vendor ops would;
+/// a verification that completes the requirements earns the credential, as it does in use.
+async fn seed_evidence(
+    park: &Park,
+    evidence: Vec<(i64, String, Vec<EvidenceSeed>)>,
+    today: chrono::NaiveDate,
+    report: &mut SeedReport,
+) -> anyhow::Result<()> {
+    use certification::domain::{EvidenceFacts, EvidenceStatus};
+    const WHO: &str = "seed";
+    for (credential_id, what, items) in evidence {
+        for e in items {
+            let facts = EvidenceFacts {
+                kind: e.kind.parse().map_err(|_| anyhow::anyhow!("evidence of {what}: unknown kind {}", e.kind))?,
+                title: e.title,
+                taken_on: today - Duration::days(e.days_ago),
+                exam_score: e.score,
+                training_hours: e.hours,
+                attachments: vec![format!("doc:EVIDENCE-{credential_id}-{}", e.days_ago)],
+            };
+            let verdict: EvidenceStatus =
+                e.status.parse().map_err(|_| anyhow::anyhow!("evidence of {what}: unknown status {}", e.status))?;
+            let submitted = park
+                .certifications
+                .submit_evidence_system(WHO, credential_id, facts)
+                .await
+                .map_err(|err| anyhow::anyhow!("evidence of {what}: {}", err.0))?;
+            if verdict != EvidenceStatus::Submitted {
+                park.certifications
+                    .review_evidence_system(WHO, submitted.id, verdict, e.note)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("review of evidence of {what}: {}", err.0))?;
+            }
+            report.evidence += 1;
+        }
     }
     Ok(())
 }
