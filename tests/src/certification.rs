@@ -105,7 +105,7 @@ async fn credentials_are_scoped_to_their_holders(b: Backend) {
 
     let ops = park.login("ops@vpark.demo").await;
     let all = ops.get("/api/v1/credentials?limit=200").await.items();
-    assert_eq!(all.len(), 33);
+    assert_eq!(all.len(), 34);
     let expiring = ops.get("/api/v1/credentials?status=expiring&limit=200").await.items();
     assert!(expiring.len() >= 5, "the demo park has credentials expiring within 30 days");
     assert_eq!(ops.get("/api/v1/credentials?status=revoked").await.items().len(), 1);

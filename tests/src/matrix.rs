@@ -156,19 +156,50 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
         "getCertification" => (M::GET, "/api/v1/certifications/1".into(), None, vec![200]),
         "updateCertification" => (M::PATCH, "/api/v1/certifications/1".into(), Some(json!({})), vec![200]),
         "listCredentials" => (M::GET, "/api/v1/credentials".into(), None, vec![200]),
-        "createCredential" => {
-            let cert = if r == "platform_admin" { "MKT-DIG" } else { "HR-PRO" };
-            (
+        // Vendor roles start one for the demo implementer; the implementer one for themself;
+        // partner and team admins name themselves (own organisation) and learn that only
+        // implementers hold credentials.
+        "createCredential" => match r.as_str() {
+            "platform_admin" | "vendor_ops" => {
+                let cert = if r == "platform_admin" { "MKT-DIG" } else { "HR-PRO" };
+                let body = json!({"user_id": c.implementer_id, "certification": cert});
+                (M::POST, "/api/v1/credentials".into(), Some(body), vec![200])
+            }
+            "implementer" => {
+                let body = json!({"user_id": me, "certification": "FIN-ADV"});
+                (M::POST, "/api/v1/credentials".into(), Some(body), vec![200])
+            }
+            _ => (
                 M::POST,
                 "/api/v1/credentials".into(),
-                Some(json!({"user_id": c.implementer_id, "certification": cert})),
-                vec![200],
-            )
-        }
+                Some(json!({"user_id": me, "certification": "FIN-ADV"})),
+                vec![422],
+            ),
+        },
         // Everyone may read credentials, each within their scope: outside it, not found.
         "getCredential" => (M::GET, format!("/api/v1/credentials/{}", c.credential_id), None, vec![200, 404]),
         "updateCredential" => {
             (M::PATCH, format!("/api/v1/credentials/{}", c.credential_id), Some(json!({})), vec![200])
+        }
+        "getCertificationRequirements" => (M::GET, "/api/v1/certifications/1/requirements".into(), None, vec![200]),
+        "publishCertificationRequirements" => {
+            (M::PUT, "/api/v1/certifications/1/requirements".into(), Some(json!({"validity_months": 24})), vec![422])
+        }
+        "getCredentialProgress" => {
+            (M::GET, format!("/api/v1/credentials/{}/progress", c.credential_id), None, vec![200, 404])
+        }
+        "getCertificationProgress" => (M::GET, format!("/api/v1/users/{me}/certification-progress"), None, vec![200]),
+        "renewCredential" => (M::POST, format!("/api/v1/credentials/{MISSING}/renew"), None, vec![404]),
+        "submitEvidence" => (
+            M::POST,
+            format!("/api/v1/credentials/{MISSING}/evidence"),
+            Some(json!({"kind": "training", "title": "矩阵", "taken_on": "2026-01-05", "training_hours": 2})),
+            vec![404],
+        ),
+        "listEvidence" => (M::GET, "/api/v1/evidence".into(), None, vec![200]),
+        "verifyEvidence" => (M::POST, format!("/api/v1/evidence/{MISSING}/verify"), Some(json!({})), vec![404]),
+        "rejectEvidence" => {
+            (M::POST, format!("/api/v1/evidence/{MISSING}/reject"), Some(json!({"note": "矩阵"})), vec![404])
         }
         // ---- the marketplace: lists on the caller's scope, actions on a record that does not
         // exist (an allowed role passes the policy and finds nothing: 404; a denied one: 403).
