@@ -34,4 +34,6 @@ mod payouts;
 #[cfg(test)]
 mod process;
 #[cfg(test)]
+mod success;
+#[cfg(test)]
 mod users;

@@ -201,6 +201,31 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
         "rejectEvidence" => {
             (M::POST, format!("/api/v1/evidence/{MISSING}/reject"), Some(json!({"note": "矩阵"})), vec![404])
         }
+        // ---- customer success
+        "listOutcomeKinds" => (M::GET, "/api/v1/outcome-kinds".into(), None, vec![200]),
+        "createOutcomeKind" => (
+            M::POST,
+            "/api/v1/outcome-kinds".into(),
+            Some(
+                json!({"code": format!("MX-{}", r.to_uppercase().replace('_', "-")), "name_zh": "矩阵", "name_en": "Matrix"}),
+            ),
+            vec![200],
+        ),
+        "updateOutcomeKind" => (M::PATCH, "/api/v1/outcome-kinds/HNTE".into(), Some(json!({})), vec![200]),
+        "reportOutcome" => (
+            M::POST,
+            format!("/api/v1/clients/{MISSING}/outcomes"),
+            Some(json!({"kind": "HNTE", "achieved_on": "2026-01-05", "title": "矩阵", "attachments": ["doc:MX"]})),
+            vec![404],
+        ),
+        "listOutcomes" => (M::GET, "/api/v1/outcomes".into(), None, vec![200]),
+        "getOutcome" => (M::GET, format!("/api/v1/outcomes/{MISSING}"), None, vec![404]),
+        "verifyOutcome" => (M::POST, format!("/api/v1/outcomes/{MISSING}/verify"), Some(json!({})), vec![404]),
+        "rejectOutcome" => {
+            (M::POST, format!("/api/v1/outcomes/{MISSING}/reject"), Some(json!({"note": "矩阵"})), vec![404])
+        }
+        "getSuccessMetrics" => (M::GET, "/api/v1/success-metrics".into(), None, vec![200]),
+        "getCashFlow" => (M::GET, "/api/v1/cash-flow".into(), None, vec![200]),
         // ---- the marketplace: lists on the caller's scope, actions on a record that does not
         // exist (an allowed role passes the policy and finds nothing: 404; a denied one: 403).
         "createContract" => {

@@ -140,6 +140,16 @@ pub enum Resource {
     Report,
     /// Evidence towards a credential (exam results, training hours); owned by the implementer.
     Evidence,
+    /// The catalog of outcome milestones a client may reach (高新技术企业, 专精特新, listing …).
+    OutcomeKind,
+    /// An outcome milestone a client reached; its parties are the client, the organisations
+    /// that signed its contracts and those that delivered its orders.
+    Outcome,
+    /// Customer-success metrics (success, repeat-sign, deep-sign, renewal rates, ratings, time
+    /// to first acceptance, on-time delivery); a party sees the figures of its own business.
+    Metrics,
+    /// Money received and shares paid out, by region and period (vendor roles).
+    CashFlow,
 }
 
 impl Resource {

@@ -12,6 +12,7 @@ mod m0003_order_statistics;
 mod m0004_ledger;
 mod m0005_payouts;
 mod m0006_credentials;
+mod m0007_success;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_ledger::Migration),
             Box::new(m0005_payouts::Migration),
             Box::new(m0006_credentials::Migration),
+            Box::new(m0007_success::Migration),
         ]
     }
 }

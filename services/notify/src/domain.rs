@@ -56,6 +56,12 @@ pub enum Template {
     CredentialExpired,
     /// A credential was revoked.
     CredentialRevoked,
+    /// A client's outcome milestone was reported and waits for verification (to vendor ops).
+    OutcomeReported,
+    /// Vendor ops verified an outcome milestone (to the client and its signers).
+    OutcomeVerified,
+    /// Vendor ops rejected an outcome milestone (to the client and the reporter's organisation).
+    OutcomeRejected,
 }
 
 impl Template {
@@ -114,6 +120,17 @@ impl Template {
                 "certification_en": "ERP implementation consultant, level 2",
                 "expires_on": "2028-11-22",
                 "reason": "考试作弊",
+                "link": "http://127.0.0.1:8080/docs",
+            }),
+            Template::OutcomeReported | Template::OutcomeVerified | Template::OutcomeRejected => serde_json::json!({
+                "client": "宁波海曙精密机械有限公司",
+                "outcome_zh": "高新技术企业认定",
+                "outcome_en": "High-tech enterprise (HNTE) recognition",
+                "achieved_on": "2026-10-28",
+                "title": "高新技术企业证书 GR202633001234",
+                "reporter": "client@vpark.demo",
+                "in_window": "yes",
+                "note": "证书编号查无此证",
                 "link": "http://127.0.0.1:8080/docs",
             }),
             _ => serde_json::json!({

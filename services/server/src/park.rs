@@ -31,6 +31,8 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, handler};
 use poem_openapi::OpenApiService;
+use success::Success;
+use success::http::SuccessApi;
 
 use crate::config::Settings;
 use crate::edge::Edge;
@@ -46,6 +48,7 @@ pub type Apis = (
     MarketplaceApi,
     LedgerApi,
     PayoutApi,
+    SuccessApi,
     NotificationApi,
     AuditApi,
     OperationsApi,
@@ -61,6 +64,7 @@ pub struct Park {
     pub certifications: Arc<Certifications>,
     pub marketplace: Arc<Marketplace>,
     pub ledger: Arc<Ledger>,
+    pub success: Arc<Success>,
     pub notifications: Arc<Notifications>,
     pub audit: Arc<AuditLog>,
     pub templates: Arc<Templates>,
@@ -149,6 +153,7 @@ impl Park {
                 }
             })
         }));
+        let success = Arc::new(Success::new(db.clone(), policy.clone(), clock.clone(), settings.public_url()));
         let notifications = Arc::new(Notifications { db: db.clone(), policy: policy.clone(), clock: clock.clone() });
         let audit = Arc::new(AuditLog { db: db.clone(), policy: policy.clone() });
         let templates = Arc::new(Templates::load()?);
@@ -162,6 +167,7 @@ impl Park {
             certifications,
             marketplace,
             ledger,
+            success,
             notifications,
             audit,
             templates,
@@ -180,6 +186,7 @@ impl Park {
             MarketplaceApi { market: self.marketplace.clone(), clock: self.clock.clone() },
             LedgerApi { ledger: self.ledger.clone() },
             PayoutApi { ledger: self.ledger.clone() },
+            SuccessApi { success: self.success.clone(), clock: self.clock.clone() },
             NotificationApi { app: self.notifications.clone() },
             AuditApi { audit: self.audit.clone() },
             OperationsApi { db: self.db.clone(), metrics: self.metrics.clone() },

@@ -27,6 +27,7 @@ pub const PEOPLE: &str = include_str!("../../../seed-data/people.toml");
 pub const CATALOG: &str = include_str!("../../../seed-data/catalog.toml");
 pub const CREDENTIALS: &str = include_str!("../../../seed-data/credentials.toml");
 pub const ORDERS: &str = include_str!("../../../seed-data/orders.toml");
+pub const OUTCOMES: &str = include_str!("../../../seed-data/outcomes.toml");
 
 /// The password of every demo account.
 pub const DEMO_PASSWORD: &str = "vpark-demo";
@@ -82,6 +83,37 @@ struct UserSeed {
 struct CatalogFile {
     certification: Vec<CertSeed>,
     service: Vec<ServiceSeed>,
+    outcome: Vec<OutcomeKindSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeKindSeed {
+    code: String,
+    name_zh: String,
+    name_en: String,
+    description: Option<String>,
+    window_months: i32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomesFile {
+    outcome: Vec<OutcomeSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutcomeSeed {
+    client: String,
+    kind: String,
+    achieved_days_ago: i64,
+    title: String,
+    details: Option<String>,
+    attachments: Vec<String>,
+    reporter: String,
+    review: Option<String>,
+    note: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -237,6 +269,8 @@ pub struct SeedReport {
     pub services: usize,
     pub credentials: usize,
     pub evidence: usize,
+    pub outcome_kinds: usize,
+    pub outcomes: usize,
     pub contracts: usize,
     pub orders: usize,
     pub payments: usize,
@@ -359,6 +393,22 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
         report.services += 1;
     }
 
+    for k in catalog.outcome {
+        let def = success::domain::OutcomeKindDef {
+            code: k.code.clone(),
+            name_zh: k.name_zh,
+            name_en: k.name_en,
+            description: k.description,
+            window_months: k.window_months,
+            status: success::domain::KindStatus::Active,
+        };
+        park.success
+            .create_kind_system(WHO, def)
+            .await
+            .map_err(|e| anyhow::anyhow!("outcome milestone {}: {}", k.code, e.0))?;
+        report.outcome_kinds += 1;
+    }
+
     for (code, versions) in requirements {
         for r in versions {
             let req = certification::requirements::Requirements {
@@ -434,6 +484,7 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
     let payments = seed_orders(park, &org_ids, &mut report).await?;
     seed_evidence(park, evidence, today, &mut report).await?;
     seed_money(park, payments, &mut report).await?;
+    seed_outcomes(park, &org_ids, today, &mut report).await?;
     report.millis = started.elapsed().as_millis();
     info!(?report, "demo park loaded");
     Ok(Some(report))
@@ -682,6 +733,46 @@ async fn seed_evidence(
             }
             report.evidence += 1;
         }
+    }
+    Ok(())
+}
+
+/// Replays `seed-data/outcomes.toml`: each milestone reported by the account that would report
+/// it and reviewed by vendor ops, through the success service.
+async fn seed_outcomes(
+    park: &Park,
+    org_ids: &HashMap<String, i64>,
+    today: chrono::NaiveDate,
+    report: &mut SeedReport,
+) -> anyhow::Result<()> {
+    use success::domain::{OutcomeReport, OutcomeStatus};
+    let file: OutcomesFile = toml::from_str(OUTCOMES).context("seed-data/outcomes.toml")?;
+    let mut cast = Cast { park, known: HashMap::new() };
+    let ops = cast.get("ops@vpark.demo").await?;
+    for o in file.outcome {
+        let what = format!("{} of {}", o.kind, o.client);
+        let client_id = *org_ids.get(&o.client).ok_or_else(|| anyhow::anyhow!("outcome {what}: unknown client"))?;
+        let reporter = cast.get(&o.reporter).await?;
+        let r = OutcomeReport {
+            achieved_on: today - Duration::days(o.achieved_days_ago),
+            title: o.title,
+            details: o.details,
+            attachments: o.attachments,
+        };
+        let reported = park
+            .success
+            .report(&reporter, client_id, &o.kind, r)
+            .await
+            .map_err(|e| anyhow::anyhow!("outcome {what}: {}", e.0))?;
+        if let Some(review) = o.review {
+            let verdict: OutcomeStatus =
+                review.parse().map_err(|_| anyhow::anyhow!("outcome {what}: unknown review {review}"))?;
+            park.success
+                .review(&ops, reported.id, verdict, o.note)
+                .await
+                .map_err(|e| anyhow::anyhow!("review of outcome {what}: {}", e.0))?;
+        }
+        report.outcomes += 1;
     }
     Ok(())
 }

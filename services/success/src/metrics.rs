@@ -1,0 +1,420 @@
+//! The customer-success metrics as a plain calculation over facts the store reads: which
+//! clients signed in a period and what became of them, which maintenance years fell due and were
+//! paid, how deliveries were rated and whether they were on time. No I/O.
+//!
+//! Every rate is a count over a count, reported with both counts so a reader can check it; a
+//! rate over nothing is absent, not zero.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+use strum::{EnumIter, EnumString, IntoStaticStr};
+
+/// What the rows of a metrics answer are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumString, IntoStaticStr, EnumIter, Serialize)]
+#[strum(serialize_all = "snake_case")]
+pub enum GroupBy {
+    /// One row per partner (signer or deliverer) — direct teams, equity and subcontract partners.
+    Partner,
+    /// One row per region.
+    Region,
+    /// One row per industry.
+    Industry,
+    /// One row per month, quarter or year.
+    Period,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumString, IntoStaticStr, EnumIter, Serialize)]
+#[strum(serialize_all = "snake_case")]
+pub enum Granularity {
+    Month,
+    Quarter,
+    Year,
+}
+
+/// A calendar month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Month {
+    pub fn of(day: NaiveDate) -> Month {
+        Month { year: day.year(), month: day.month() }
+    }
+
+    /// "2026-03" (the first seven characters of an ISO date or timestamp).
+    pub fn parse(text: &str) -> Option<Month> {
+        let (y, m) = text.get(..7)?.split_once('-')?;
+        let month: u32 = m.parse().ok()?;
+        (1..=12).contains(&month).then_some(Month { year: y.parse().ok()?, month })
+    }
+
+    /// The label of the bucket this month falls in: "2026-03", "2026-Q1", "2026".
+    pub fn bucket(self, g: Granularity) -> String {
+        match g {
+            Granularity::Month => format!("{:04}-{:02}", self.year, self.month),
+            Granularity::Quarter => format!("{:04}-Q{}", self.year, (self.month - 1) / 3 + 1),
+            Granularity::Year => format!("{:04}", self.year),
+        }
+    }
+}
+
+/// The group a fact falls in, as the store resolved it for the requested grouping.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Org(i64),
+    Text(String),
+    /// Grouped by period only (the period is the key) — or a dimension the record lacks.
+    None,
+}
+
+/// A contract signed in the period (the cohort of client metrics).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signing {
+    /// For partner grouping the signer and every other organisation delivering its orders;
+    /// otherwise one key.
+    pub keys: Vec<Key>,
+    pub month: Month,
+    pub client_id: i64,
+    /// Days from signing to the first accepted delivery of the contract, if any yet.
+    pub days_to_first_acceptance: Option<i64>,
+}
+
+/// What became of a client, as of now.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientOutcome {
+    /// Contracts signed up to the end of the period.
+    pub contracts: i64,
+    /// Service categories bought up to the end of the period.
+    pub categories: i64,
+    /// Organisations credited with a verified outcome milestone of this client reached inside its
+    /// window (the client itself among them when it has one).
+    pub credited: HashSet<i64>,
+}
+
+impl ClientOutcome {
+    fn succeeded_for(&self, key: &Key, client_id: i64) -> bool {
+        match key {
+            Key::Org(org) => self.credited.contains(org),
+            _ => self.credited.contains(&client_id),
+        }
+    }
+}
+
+/// A maintenance year that fell due in the period (year k ≥ 2 of a contract starts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaintenanceDue {
+    pub key: Key,
+    pub month: Month,
+    /// A maintenance payment for that year was received (net of refunds, more than zero).
+    pub renewed: bool,
+}
+
+/// Counts added up by the database: ratings (count, sum of stars) or deliveries (count, on time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    pub key: Key,
+    pub month: Month,
+    pub count: i64,
+    pub sum: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub signings: Vec<Signing>,
+    pub clients: HashMap<i64, ClientOutcome>,
+    pub maintenance: Vec<MaintenanceDue>,
+    pub ratings: Vec<Tally>,
+    pub deliveries: Vec<Tally>,
+}
+
+/// A rate with what it counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Ratio {
+    pub numerator: i64,
+    pub denominator: i64,
+}
+
+impl Ratio {
+    fn add(&mut self, hit: bool) {
+        self.denominator = self.denominator.saturating_add(1);
+        if hit {
+            self.numerator = self.numerator.saturating_add(1);
+        }
+    }
+
+    /// numerator ÷ denominator to four decimals (half away from zero); none over nothing.
+    pub fn rate(&self) -> Option<Decimal> {
+        (self.denominator > 0).then(|| {
+            (Decimal::from(self.numerator) / Decimal::from(self.denominator))
+                .round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+        })
+    }
+}
+
+/// An average with how many values it is over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Average {
+    pub count: i64,
+    pub sum: i64,
+}
+
+impl Average {
+    /// sum ÷ count to two decimals (half away from zero); none over nothing.
+    pub fn value(&self) -> Option<Decimal> {
+        (self.count > 0).then(|| {
+            (Decimal::from(self.sum) / Decimal::from(self.count))
+                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+        })
+    }
+
+    fn add(&mut self, count: i64, sum: i64) {
+        self.count = self.count.saturating_add(count);
+        self.sum = self.sum.saturating_add(sum);
+    }
+}
+
+/// One row of the answer: a group and its seven metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetricRow {
+    pub key: Option<Key>,
+    /// Set when grouped by period.
+    pub period: Option<String>,
+    /// Clients who signed a contract in the period (the cohort).
+    pub clients: i64,
+    pub success: Ratio,
+    pub repeat_sign: Ratio,
+    pub deep_sign: Ratio,
+    pub maintenance_renewal: Ratio,
+    pub rating: Average,
+    pub days_to_first_acceptance: Average,
+    pub on_time: Ratio,
+}
+
+/// Adds the facts up into one row per group (by key, or by period bucket).
+pub fn compute(facts: &Facts, group_by: GroupBy, granularity: Granularity) -> Vec<MetricRow> {
+    type Group = (Key, Option<String>);
+    let group = |key: &Key, month: Month| -> Group {
+        match group_by {
+            GroupBy::Period => (Key::None, Some(month.bucket(granularity))),
+            _ => (key.clone(), None),
+        }
+    };
+    let mut rows: BTreeMap<Group, MetricRow> = BTreeMap::new();
+    let mut cohort: HashSet<(Group, i64)> = HashSet::new();
+    for s in &facts.signings {
+        for key in &s.keys {
+            let g = group(key, s.month);
+            let row = rows.entry(g.clone()).or_default();
+            if let Some(days) = s.days_to_first_acceptance {
+                row.days_to_first_acceptance.add(1, days);
+            }
+            if cohort.insert((g, s.client_id)) {
+                let outcome = facts.clients.get(&s.client_id).cloned().unwrap_or_default();
+                row.clients = row.clients.saturating_add(1);
+                row.success.add(outcome.succeeded_for(key, s.client_id));
+                row.repeat_sign.add(outcome.contracts >= 2);
+                row.deep_sign.add(outcome.categories >= 2);
+            }
+        }
+    }
+    for m in &facts.maintenance {
+        rows.entry(group(&m.key, m.month)).or_default().maintenance_renewal.add(m.renewed);
+    }
+    for t in &facts.ratings {
+        rows.entry(group(&t.key, t.month)).or_default().rating.add(t.count, t.sum);
+    }
+    for t in &facts.deliveries {
+        let on_time = &mut rows.entry(group(&t.key, t.month)).or_default().on_time;
+        on_time.denominator = on_time.denominator.saturating_add(t.count);
+        on_time.numerator = on_time.numerator.saturating_add(t.sum);
+    }
+    rows.into_iter()
+        .map(|((key, period), mut row)| {
+            row.key = (group_by != GroupBy::Period).then_some(key);
+            row.period = period;
+            row
+        })
+        .collect()
+}
+
+/// The months a period spans, first and last included.
+pub fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    let (a, b) = (Month::of(from), Month::of(to));
+    i64::from(b.year - a.year) * 12 + i64::from(b.month) - i64::from(a.month) + 1
+}
+
+/// The maintenance years of a contract that fall due between `from` and `to`: year k ≥ 2 starts
+/// on the (k−1)th anniversary of signing. Returns (k, the day it starts).
+pub fn maintenance_years(
+    signed_on: NaiveDate,
+    term_years: i32,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Vec<(i32, NaiveDate)> {
+    (2..=term_years.clamp(0, 50))
+        .filter_map(|k| {
+            let months = u32::try_from((k - 1) * 12).ok()?;
+            let due = signed_on.checked_add_months(chrono::Months::new(months))?;
+            (from <= due && due <= to).then_some((k, due))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn m(y: i32, mo: u32) -> Month {
+        Month { year: y, month: mo }
+    }
+
+    #[test]
+    fn buckets_and_parsing() {
+        assert_eq!(m(2026, 3).bucket(Granularity::Month), "2026-03");
+        assert_eq!(m(2026, 3).bucket(Granularity::Quarter), "2026-Q1");
+        assert_eq!(m(2026, 10).bucket(Granularity::Quarter), "2026-Q4");
+        assert_eq!(m(2026, 10).bucket(Granularity::Year), "2026");
+        assert_eq!(Month::parse("2026-11-22 08:00:00+00:00"), Some(m(2026, 11)));
+        assert_eq!(Month::parse("2026-13"), None);
+        assert_eq!(months_between(d("2025-12-01"), d("2026-11-30")), 12);
+    }
+
+    #[test]
+    fn maintenance_falls_due_on_anniversaries() {
+        let years = maintenance_years(d("2024-03-15"), 3, d("2025-01-01"), d("2026-12-31"));
+        assert_eq!(years, vec![(2, d("2025-03-15")), (3, d("2026-03-15"))]);
+        assert!(maintenance_years(d("2024-03-15"), 1, d("2025-01-01"), d("2026-12-31")).is_empty());
+    }
+
+    #[test]
+    fn a_client_counts_once_per_group_and_success_is_credited_per_partner() {
+        let client = |credited: &[i64], contracts, categories| ClientOutcome {
+            contracts,
+            categories,
+            credited: credited.iter().copied().collect(),
+        };
+        let facts = Facts {
+            signings: vec![
+                // Client 10 signed twice with partner 2 (delivered by 5), once in March, once in May.
+                Signing {
+                    keys: vec![Key::Org(2), Key::Org(5)],
+                    month: m(2026, 3),
+                    client_id: 10,
+                    days_to_first_acceptance: Some(30),
+                },
+                Signing { keys: vec![Key::Org(2)], month: m(2026, 5), client_id: 10, days_to_first_acceptance: None },
+                Signing {
+                    keys: vec![Key::Org(2)],
+                    month: m(2026, 5),
+                    client_id: 11,
+                    days_to_first_acceptance: Some(45),
+                },
+            ],
+            clients: HashMap::from([(10, client(&[10, 2], 2, 3)), (11, client(&[], 1, 1))]),
+            maintenance: vec![MaintenanceDue { key: Key::Org(2), month: m(2026, 4), renewed: true }],
+            ratings: vec![Tally { key: Key::Org(5), month: m(2026, 6), count: 2, sum: 9 }],
+            deliveries: vec![Tally { key: Key::Org(5), month: m(2026, 6), count: 4, sum: 3 }],
+        };
+        let rows = compute(&facts, GroupBy::Partner, Granularity::Month);
+        assert_eq!(rows.len(), 2);
+        let p2 = &rows[0];
+        assert_eq!(p2.key, Some(Key::Org(2)));
+        assert_eq!(p2.clients, 2);
+        assert_eq!(p2.success, Ratio { numerator: 1, denominator: 2 });
+        assert_eq!(p2.repeat_sign, Ratio { numerator: 1, denominator: 2 });
+        assert_eq!(p2.deep_sign.rate(), Some(Decimal::new(5000, 4)));
+        assert_eq!(p2.maintenance_renewal, Ratio { numerator: 1, denominator: 1 });
+        assert_eq!(p2.days_to_first_acceptance.value(), Some(Decimal::new(3750, 2)));
+        let p5 = &rows[1];
+        // Partner 5 delivered for client 10 but is not credited with its success.
+        assert_eq!(p5.success, Ratio { numerator: 0, denominator: 1 });
+        assert_eq!(p5.rating.value(), Some(Decimal::new(450, 2)));
+        assert_eq!(p5.on_time.rate(), Some(Decimal::new(7500, 4)));
+        assert_eq!(p5.maintenance_renewal.rate(), None);
+
+        let by_month = compute(&facts, GroupBy::Period, Granularity::Month);
+        let labels: Vec<_> = by_month.iter().map(|r| r.period.clone().unwrap()).collect();
+        assert_eq!(labels, ["2026-03", "2026-04", "2026-05", "2026-06"]);
+        // In May both clients signed; client 10 counts again in its own month.
+        assert_eq!(by_month[2].clients, 2);
+        let by_year = compute(&facts, GroupBy::Period, Granularity::Year);
+        assert_eq!(by_year.len(), 1);
+        assert_eq!(by_year[0].clients, 2, "a client counts once per bucket");
+        assert_eq!(by_year[0].success, Ratio { numerator: 1, denominator: 2 });
+    }
+
+    fn arb_facts() -> impl Strategy<Value = Facts> {
+        let signing = (1i64..6, 1i64..4, 1u32..13, 0i64..8, proptest::option::of(0i64..400)).prop_map(
+            |(k1, k2, mo, client, days)| Signing {
+                keys: if k1 == k2 { vec![Key::Org(k1)] } else { vec![Key::Org(k1), Key::Org(k2)] },
+                month: m(2026, mo),
+                client_id: client,
+                days_to_first_acceptance: days,
+            },
+        );
+        let tally = (1i64..6, 1u32..13, 0i64..20).prop_flat_map(|(k, mo, count)| {
+            (0..=count).prop_map(move |sum| Tally { key: Key::Org(k), month: m(2026, mo), count, sum })
+        });
+        let outcome = (0i64..8, 0i64..4, 0i64..4, proptest::collection::hash_set(0i64..8, 0..4))
+            .prop_map(|(c, contracts, categories, credited)| (c, ClientOutcome { contracts, categories, credited }));
+        (
+            proptest::collection::vec(signing, 0..30),
+            proptest::collection::vec(outcome, 0..8),
+            proptest::collection::vec(tally.clone(), 0..20),
+            proptest::collection::vec((1i64..6, 1u32..13, any::<bool>()), 0..20),
+        )
+            .prop_map(|(signings, outcomes, deliveries, due)| Facts {
+                signings,
+                clients: outcomes.into_iter().collect(),
+                maintenance: due
+                    .into_iter()
+                    .map(|(k, mo, renewed)| MaintenanceDue { key: Key::Org(k), month: m(2026, mo), renewed })
+                    .collect(),
+                ratings: deliveries.iter().map(|t| Tally { sum: t.count * 4, ..t.clone() }).collect(),
+                deliveries,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn rates_are_fractions_and_additive_counts_survive_any_grouping(facts in arb_facts()) {
+            for g in [GroupBy::Partner, GroupBy::Period] {
+                for gran in [Granularity::Month, Granularity::Quarter, Granularity::Year] {
+                    let rows = compute(&facts, g, gran);
+                    for r in &rows {
+                        for ratio in [r.success, r.repeat_sign, r.deep_sign, r.maintenance_renewal, r.on_time] {
+                            prop_assert!(ratio.numerator <= ratio.denominator);
+                            if let Some(rate) = ratio.rate() {
+                                prop_assert!(rate >= Decimal::ZERO && rate <= Decimal::ONE);
+                            }
+                        }
+                        prop_assert_eq!(r.success.denominator, r.clients);
+                    }
+                    // Deliveries, ratings and due maintenance years add up, however grouped.
+                    let delivered: i64 = rows.iter().map(|r| r.on_time.denominator).sum();
+                    prop_assert_eq!(delivered, facts.deliveries.iter().map(|t| t.count).sum::<i64>());
+                    let rated: i64 = rows.iter().map(|r| r.rating.count).sum();
+                    prop_assert_eq!(rated, facts.ratings.iter().map(|t| t.count).sum::<i64>());
+                    let due: i64 = rows.iter().map(|r| r.maintenance_renewal.denominator).sum();
+                    prop_assert_eq!(due, facts.maintenance.len() as i64);
+                }
+            }
+            // A year holds every client of its months, each once.
+            let year = compute(&facts, GroupBy::Period, Granularity::Year);
+            let distinct: HashSet<i64> = facts.signings.iter().map(|s| s.client_id).collect();
+            prop_assert_eq!(year.iter().map(|r| r.clients).sum::<i64>(), distinct.len() as i64);
+            let months = compute(&facts, GroupBy::Period, Granularity::Month);
+            prop_assert!(months.iter().map(|r| r.clients).sum::<i64>() >= distinct.len() as i64);
+        }
+    }
+}

@@ -1,0 +1,676 @@
+//! Persistence of the success area: the outcome catalog, reported milestones and their credits,
+//! and the read-only queries behind the metrics and the cash flow.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kernel::{Cursor, Page, PageRequest};
+use platform::Scope;
+use platform::db::sql;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Value,
+};
+
+use crate::domain::Involvement;
+use crate::metrics::{ClientOutcome, GroupBy, Key, MaintenanceDue, Month, Signing, Tally};
+
+pub mod kind {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outcome_kinds")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub code: String,
+        pub name_zh: String,
+        pub name_en: String,
+        pub description: Option<String>,
+        pub window_months: i32,
+        pub status: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod outcome {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outcome_milestones")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub client_id: i64,
+        pub kind_id: i64,
+        pub achieved_on: Date,
+        pub title: String,
+        pub details: Option<String>,
+        pub attachments: Json,
+        pub status: String,
+        pub window_start: Date,
+        pub window_end: Date,
+        pub in_window: bool,
+        pub reported_by: Option<i64>,
+        pub reporter_org_id: Option<i64>,
+        pub reported_at: DateTimeUtc,
+        pub reviewed_by: Option<i64>,
+        pub reviewed_at: Option<DateTimeUtc>,
+        pub review_note: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod credit {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outcome_credits")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub outcome_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub org_id: i64,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub role: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+// ---- the catalog -------------------------------------------------------------------------
+
+pub async fn kinds<C: ConnectionTrait>(conn: &C, active_only: bool) -> Result<Vec<kind::Model>, DbErr> {
+    let mut q = kind::Entity::find();
+    if active_only {
+        q = q.filter(kind::Column::Status.eq("active"));
+    }
+    q.order_by_asc(kind::Column::Id).all(conn).await
+}
+
+pub async fn kind_by_code<C: ConnectionTrait>(conn: &C, code: &str) -> Result<Option<kind::Model>, DbErr> {
+    kind::Entity::find().filter(kind::Column::Code.eq(code)).one(conn).await
+}
+
+// ---- milestones --------------------------------------------------------------------------
+
+fn supervised_signers(vendor: i64) -> SelectStatement {
+    Query::select()
+        .column("id")
+        .from("organisations")
+        .and_where(Expr::col("parent_id").eq(vendor))
+        .and_where(Expr::col("kind").is_in(["direct_team", "equity_partner"]))
+        .to_owned()
+}
+
+fn clients_signed_by(orgs: Condition) -> SelectStatement {
+    Query::select().column("client_id").from("contracts").cond_where(orgs).to_owned()
+}
+
+/// The clients whose milestones a scope reaches: the caller's own organisation when it is the
+/// client, the clients it signed (`own`), or delivered to (`own`, unless `report_only`), and the
+/// clients of organisations it supervises.
+pub fn client_scope(scope: &Scope, report_only: bool) -> Option<Condition> {
+    use outcome::Column as M;
+    let Scope::Limited { own_org, supervised_by, .. } = scope else {
+        return None;
+    };
+    let mut any = Condition::any();
+    if let Some(org) = own_org {
+        any = any.add(M::ClientId.eq(*org));
+        any =
+            any.add(M::ClientId.in_subquery(clients_signed_by(Condition::all().add(Expr::col("signer_id").eq(*org)))));
+        if !report_only {
+            any = any.add(
+                M::ClientId.in_subquery(
+                    Query::select()
+                        .column("client_id")
+                        .from("orders")
+                        .and_where(Expr::col("deliverer_id").eq(*org))
+                        .to_owned(),
+                ),
+            );
+        }
+    }
+    if let Some(vendor) = supervised_by {
+        any = any.add(M::ClientId.in_subquery(clients_signed_by(
+            Condition::all().add(Expr::col("signer_id").in_subquery(supervised_signers(*vendor))),
+        )));
+    }
+    if any.is_empty() {
+        any = any.add(Expr::val(1).eq(0));
+    }
+    Some(any)
+}
+
+/// True when `client_id` is a client organisation the scope may report milestones for: the
+/// client itself, an organisation that signed one of its contracts, or (supervised) the vendor
+/// over such a signer. Deliverers read milestones but do not report them.
+pub async fn may_report_for<C: ConnectionTrait>(conn: &C, scope: &Scope, client_id: i64) -> Result<bool, DbErr> {
+    let mut values: Vec<Value> = vec![client_id.into()];
+    let cond = match scope {
+        Scope::All => "1 = 1".to_owned(),
+        Scope::Limited { own_org, supervised_by, .. } => {
+            let mut any = Vec::new();
+            if let Some(org) = own_org {
+                values.push((*org).into());
+                let p = values.len();
+                any.push(format!(
+                    "k.id = ${p} OR EXISTS (SELECT 1 FROM contracts c WHERE c.client_id = k.id AND c.signer_id = ${p})"
+                ));
+            }
+            if let Some(vendor) = supervised_by {
+                values.push((*vendor).into());
+                let p = values.len();
+                any.push(format!(
+                    "EXISTS (SELECT 1 FROM contracts c JOIN organisations s ON s.id = c.signer_id \
+                     WHERE c.client_id = k.id AND s.parent_id = ${p} AND s.kind IN ('direct_team', 'equity_partner'))"
+                ));
+            }
+            if any.is_empty() { "1 = 0".to_owned() } else { any.join(" OR ") }
+        }
+    };
+    let text = format!("SELECT k.id FROM organisations k WHERE k.id = $1 AND k.kind = 'client' AND ({cond})");
+    Ok(conn.query_one_raw(sql(conn.get_database_backend(), &text, values)).await?.is_some())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct OutcomeFilter {
+    pub client_id: Option<i64>,
+    pub status: Option<String>,
+    pub kind_id: Option<i64>,
+}
+
+/// Newest first.
+pub async fn list_outcomes<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    f: &OutcomeFilter,
+    page: &PageRequest,
+) -> Result<Page<outcome::Model>, DbErr> {
+    use outcome::Column as M;
+    let mut q = outcome::Entity::find();
+    if let Some(c) = client_scope(scope, false) {
+        q = q.filter(c);
+    }
+    if let Some(c) = f.client_id {
+        q = q.filter(M::ClientId.eq(c));
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(M::Status.eq(s.as_str()));
+    }
+    if let Some(k) = f.kind_id {
+        q = q.filter(M::KindId.eq(k));
+    }
+    if let Some(after) = page.after_id() {
+        q = q.filter(M::Id.lt(after));
+    }
+    let rows = q.order_by_desc(M::Id).limit(page.limit + 1).all(conn).await?;
+    Ok(Page::from_rows(rows, page.limit, |m| Cursor::after_id(m.id)))
+}
+
+pub async fn outcome_in_scope<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<outcome::Model>, DbErr> {
+    let mut q = outcome::Entity::find_by_id(id);
+    if let Some(c) = client_scope(scope, false) {
+        q = q.filter(c);
+    }
+    q.one(conn).await
+}
+
+pub async fn credits_of<C: ConnectionTrait>(conn: &C, outcome_ids: &[i64]) -> Result<Vec<credit::Model>, DbErr> {
+    if outcome_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    credit::Entity::find()
+        .filter(credit::Column::OutcomeId.is_in(outcome_ids.iter().copied()))
+        .order_by_asc(credit::Column::OutcomeId)
+        .order_by_asc(credit::Column::OrgId)
+        .all(conn)
+        .await
+}
+
+/// The day the client signed its first contract, if it has one.
+pub async fn first_contract_on<C: ConnectionTrait>(conn: &C, client_id: i64) -> Result<Option<NaiveDate>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        signed_on: NaiveDate,
+    }
+    let row = Row::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT signed_on FROM contracts WHERE client_id = $1 AND status <> 'cancelled' ORDER BY signed_on LIMIT 1",
+        [client_id.into()],
+    ))
+    .one(conn)
+    .await?;
+    Ok(row.map(|r| r.signed_on))
+}
+
+/// Every contract of the client with the organisations delivering its orders.
+pub async fn involvement<C: ConnectionTrait>(conn: &C, client_id: i64) -> Result<Vec<Involvement>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        signer_id: i64,
+        signed_on: NaiveDate,
+        deliverer_id: Option<i64>,
+    }
+    let rows = Row::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT c.signer_id, c.signed_on, o.deliverer_id \
+         FROM contracts c LEFT JOIN orders o ON o.contract_id = c.id AND o.status <> 'cancelled' \
+         WHERE c.client_id = $1 AND c.status <> 'cancelled'",
+        [client_id.into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Involvement { signer_id: r.signer_id, signed_on: r.signed_on, deliverer_id: r.deliverer_id })
+        .collect())
+}
+
+// ---- metrics -----------------------------------------------------------------------------
+
+/// A period of days, both included, and the part of the park a caller may count.
+#[derive(Debug, Clone)]
+pub struct Span {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Only the business of this organisation (as client, signer or deliverer); None: all.
+    pub org: Option<i64>,
+}
+
+impl Span {
+    fn start(&self) -> DateTime<Utc> {
+        self.from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+    }
+
+    /// The first instant after the period.
+    fn end(&self) -> DateTime<Utc> {
+        self.to.succ_opt().unwrap_or(self.to).and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+    }
+}
+
+/// The SQL expression of the "YYYY-MM" month of a timestamp (or, with `date`, a date) column.
+fn month_of(b: DbBackend, col: &str, date: bool) -> String {
+    match (b, date) {
+        (DbBackend::Postgres, false) => format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM')"),
+        (DbBackend::Postgres, true) => format!("to_char({col}, 'YYYY-MM')"),
+        _ => format!("substr({col}, 1, 7)"),
+    }
+}
+
+fn month(text: &str) -> Result<Month, DbErr> {
+    Month::parse(text).ok_or_else(|| DbErr::Custom(format!("not a month: {text}")))
+}
+
+/// An order-level restriction to one organisation's business (`o` is `orders`).
+fn order_party(org: Option<i64>, param: usize) -> String {
+    match org {
+        Some(_) => format!(" AND (o.signer_id = ${param} OR o.deliverer_id = ${param} OR o.client_id = ${param})"),
+        None => String::new(),
+    }
+}
+
+fn with_org(mut values: Vec<Value>, org: Option<i64>) -> Vec<Value> {
+    if let Some(o) = org {
+        values.push(o.into());
+    }
+    values
+}
+
+/// Typed nulls: PostgreSQL takes a bare NULL for text.
+const NO_ID: &str = "CAST(NULL AS BIGINT)";
+const NO_TEXT: &str = "CAST(NULL AS TEXT)";
+
+/// The key expression of an order row (`o`) for a grouping, as (id column, text column).
+fn order_key(group_by: GroupBy) -> (&'static str, &'static str) {
+    match group_by {
+        GroupBy::Partner => ("o.deliverer_id", NO_TEXT),
+        GroupBy::Region => (NO_ID, "o.region"),
+        GroupBy::Industry => (NO_ID, "o.industry"),
+        GroupBy::Period => (NO_ID, NO_TEXT),
+    }
+}
+
+fn key_of(id: Option<i64>, text: Option<String>) -> Key {
+    match (id, text) {
+        (Some(i), _) => Key::Org(i),
+        (None, Some(t)) => Key::Text(t),
+        (None, None) => Key::None,
+    }
+}
+
+#[derive(FromQueryResult)]
+struct TallyRow {
+    key_id: Option<i64>,
+    key_text: Option<String>,
+    month: String,
+    n: i64,
+    s: Option<i64>,
+}
+
+fn tallies(rows: Vec<TallyRow>) -> Result<Vec<Tally>, DbErr> {
+    rows.into_iter()
+        .map(|r| {
+            Ok(Tally { key: key_of(r.key_id, r.key_text), month: month(&r.month)?, count: r.n, sum: r.s.unwrap_or(0) })
+        })
+        .collect()
+}
+
+/// Ratings given in the period: count and sum of overall stars per group and month.
+pub async fn rating_tallies<C: ConnectionTrait>(conn: &C, span: &Span, group_by: GroupBy) -> Result<Vec<Tally>, DbErr> {
+    let b = conn.get_database_backend();
+    let (kid, ktext) = order_key(group_by);
+    let m = month_of(b, "r.created_at", false);
+    let text = format!(
+        "SELECT {kid} AS key_id, {ktext} AS key_text, {m} AS month, COUNT(*) AS n, SUM(r.overall) AS s \
+         FROM ratings r JOIN orders o ON o.id = r.order_id \
+         WHERE r.created_at >= $1 AND r.created_at < $2{} GROUP BY {kid}, {ktext}, {m}",
+        order_party(span.org, 3)
+    );
+    let rows =
+        TallyRow::find_by_statement(sql(b, &text, with_org(vec![span.start().into(), span.end().into()], span.org)))
+            .all(conn)
+            .await?;
+    tallies(rows)
+}
+
+/// Orders delivered in the period: count and how many on time, per group and month.
+pub async fn delivery_tallies<C: ConnectionTrait>(
+    conn: &C,
+    span: &Span,
+    group_by: GroupBy,
+) -> Result<Vec<Tally>, DbErr> {
+    let b = conn.get_database_backend();
+    let (kid, ktext) = order_key(group_by);
+    let m = month_of(b, "o.delivered_at", false);
+    let text = format!(
+        "SELECT {kid} AS key_id, {ktext} AS key_text, {m} AS month, COUNT(*) AS n, \
+         SUM(CASE WHEN o.on_time THEN 1 ELSE 0 END) AS s \
+         FROM orders o WHERE o.delivered_at >= $1 AND o.delivered_at < $2{} GROUP BY {kid}, {ktext}, {m}",
+        order_party(span.org, 3)
+    );
+    let rows =
+        TallyRow::find_by_statement(sql(b, &text, with_org(vec![span.start().into(), span.end().into()], span.org)))
+            .all(conn)
+            .await?;
+    tallies(rows)
+}
+
+fn contract_party(org: Option<i64>, param: usize) -> String {
+    match org {
+        Some(_) => format!(
+            " AND (c.signer_id = ${param} OR c.client_id = ${param} OR EXISTS \
+             (SELECT 1 FROM orders x WHERE x.contract_id = c.id AND x.deliverer_id = ${param}))"
+        ),
+        None => String::new(),
+    }
+}
+
+/// The contracts signed in the period with their first acceptance, keyed for the grouping.
+pub async fn signings<C: ConnectionTrait>(conn: &C, span: &Span, group_by: GroupBy) -> Result<Vec<Signing>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        client_id: i64,
+        signer_id: i64,
+        signed_on: NaiveDate,
+        region: Option<String>,
+        industry: Option<String>,
+        first_accepted: Option<DateTime<Utc>>,
+    }
+    let b = conn.get_database_backend();
+    let text = format!(
+        "SELECT c.id, c.client_id, c.signer_id, c.signed_on, MIN(o.region) AS region, MIN(o.industry) AS industry, \
+         MIN(o.accepted_at) AS first_accepted \
+         FROM contracts c JOIN orders o ON o.contract_id = c.id \
+         WHERE c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled'{} \
+         GROUP BY c.id, c.client_id, c.signer_id, c.signed_on",
+        contract_party(span.org, 3)
+    );
+    let rows = Row::find_by_statement(sql(b, &text, with_org(vec![span.from.into(), span.to.into()], span.org)))
+        .all(conn)
+        .await?;
+    let mut deliverers: HashMap<i64, Vec<i64>> = HashMap::new();
+    if group_by == GroupBy::Partner {
+        #[derive(FromQueryResult)]
+        struct D {
+            contract_id: i64,
+            deliverer_id: i64,
+        }
+        let text = format!(
+            "SELECT DISTINCT o.contract_id, o.deliverer_id FROM orders o JOIN contracts c ON c.id = o.contract_id \
+             WHERE c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled' \
+             AND o.deliverer_id IS NOT NULL AND o.deliverer_id <> c.signer_id{}",
+            contract_party(span.org, 3)
+        );
+        for d in D::find_by_statement(sql(b, &text, with_org(vec![span.from.into(), span.to.into()], span.org)))
+            .all(conn)
+            .await?
+        {
+            deliverers.entry(d.contract_id).or_default().push(d.deliverer_id);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let keys = match group_by {
+                GroupBy::Partner => {
+                    let mut k = vec![Key::Org(r.signer_id)];
+                    k.extend(deliverers.remove(&r.id).unwrap_or_default().into_iter().map(Key::Org));
+                    k
+                }
+                GroupBy::Region => vec![r.region.map(Key::Text).unwrap_or(Key::None)],
+                GroupBy::Industry => vec![r.industry.map(Key::Text).unwrap_or(Key::None)],
+                GroupBy::Period => vec![Key::None],
+            };
+            Signing {
+                keys,
+                month: Month::of(r.signed_on),
+                client_id: r.client_id,
+                days_to_first_acceptance: r
+                    .first_accepted
+                    .map(|t| Ord::max((t.date_naive() - r.signed_on).num_days(), 0)),
+            }
+        })
+        .collect())
+}
+
+/// What became of the clients who signed in the period: their contracts and categories up to
+/// its end, and the organisations credited with a verified in-window success of theirs.
+pub async fn client_outcomes<C: ConnectionTrait>(conn: &C, span: &Span) -> Result<HashMap<i64, ClientOutcome>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        client_id: i64,
+        contracts: i64,
+        categories: i64,
+    }
+    #[derive(FromQueryResult)]
+    struct Credit {
+        client_id: i64,
+        org_id: i64,
+    }
+    let b = conn.get_database_backend();
+    let cohort = format!(
+        "SELECT c.client_id FROM contracts c WHERE c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled'{}",
+        contract_party(span.org, 3)
+    );
+    let text = format!(
+        "SELECT c.client_id, COUNT(DISTINCT c.id) AS contracts, COUNT(DISTINCT o.category) AS categories \
+         FROM contracts c JOIN orders o ON o.contract_id = c.id AND o.status <> 'cancelled' \
+         WHERE c.signed_on <= $2 AND c.status <> 'cancelled' AND c.client_id IN ({cohort}) GROUP BY c.client_id"
+    );
+    let values = with_org(vec![span.from.into(), span.to.into()], span.org);
+    let mut out: HashMap<i64, ClientOutcome> = HashMap::new();
+    for r in Row::find_by_statement(sql(b, &text, values.clone())).all(conn).await? {
+        out.insert(
+            r.client_id,
+            ClientOutcome { contracts: r.contracts, categories: r.categories, credited: HashSet::new() },
+        );
+    }
+    let text = format!(
+        "SELECT m.client_id, cr.org_id FROM outcome_milestones m JOIN outcome_credits cr ON cr.outcome_id = m.id \
+         WHERE m.status = 'verified' AND m.in_window = $3 AND m.client_id IN ({})",
+        cohort.replace("$3", "$4")
+    );
+    let mut values = vec![span.from.into(), span.to.into(), true.into()];
+    if let Some(o) = span.org {
+        values.push(o.into());
+    }
+    for c in Credit::find_by_statement(sql(b, &text, values)).all(conn).await? {
+        out.entry(c.client_id).or_default().credited.insert(c.org_id);
+    }
+    Ok(out)
+}
+
+/// The maintenance years that fell due in the period, and whether each was paid.
+pub async fn maintenance_due<C: ConnectionTrait>(
+    conn: &C,
+    span: &Span,
+    group_by: GroupBy,
+) -> Result<Vec<MaintenanceDue>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        signer_id: i64,
+        signed_on: NaiveDate,
+        term_years: i32,
+        region: Option<String>,
+        industry: Option<String>,
+    }
+    #[derive(FromQueryResult)]
+    struct Paid {
+        contract_id: i64,
+        year: i32,
+        amount_fen: i64,
+    }
+    let b = conn.get_database_backend();
+    // Year k ≥ 2 starts k−1 years after signing; terms are at most ten years.
+    let earliest = span.from.checked_sub_months(chrono::Months::new(12 * 10)).unwrap_or(span.from);
+    let latest = span.to.checked_sub_months(chrono::Months::new(12)).unwrap_or(span.to);
+    let filter = format!(
+        "c.term_years >= 2 AND c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled'{}",
+        contract_party(span.org, 3)
+    );
+    let values = with_org(vec![earliest.into(), latest.into()], span.org);
+    let text = format!(
+        "SELECT c.id, c.signer_id, c.signed_on, c.term_years, MIN(o.region) AS region, MIN(o.industry) AS industry \
+         FROM contracts c JOIN orders o ON o.contract_id = c.id WHERE {filter} \
+         GROUP BY c.id, c.signer_id, c.signed_on, c.term_years"
+    );
+    let contracts = Row::find_by_statement(sql(b, &text, values.clone())).all(conn).await?;
+    let text = format!(
+        "SELECT p.contract_id, p.year, p.amount_fen FROM payments p JOIN contracts c ON c.id = p.contract_id \
+         WHERE p.stream = 'maintenance' AND {filter}"
+    );
+    let mut paid: HashMap<(i64, i32), i64> = HashMap::new();
+    for p in Paid::find_by_statement(sql(b, &text, values)).all(conn).await? {
+        let slot = paid.entry((p.contract_id, p.year)).or_default();
+        *slot = slot.saturating_add(p.amount_fen);
+    }
+    let mut out = Vec::new();
+    for c in contracts {
+        let key = match group_by {
+            GroupBy::Partner => Key::Org(c.signer_id),
+            GroupBy::Region => c.region.clone().map(Key::Text).unwrap_or(Key::None),
+            GroupBy::Industry => c.industry.clone().map(Key::Text).unwrap_or(Key::None),
+            GroupBy::Period => Key::None,
+        };
+        for (k, due) in crate::metrics::maintenance_years(c.signed_on, c.term_years, span.from, span.to) {
+            out.push(MaintenanceDue {
+                key: key.clone(),
+                month: Month::of(due),
+                renewed: paid.get(&(c.id, k)).is_some_and(|fen| *fen > 0),
+            });
+        }
+    }
+    Ok(out)
+}
+
+// ---- cash flow ---------------------------------------------------------------------------
+
+/// Money of one region (or none) and month, in fen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CashRow {
+    pub region: Option<String>,
+    pub month: Option<Month>,
+    pub received_fen: i64,
+    pub refunded_fen: i64,
+    pub partner_shares_fen: i64,
+    pub paid_out_fen: i64,
+}
+
+/// Money received and refunded (by the region of the order of the line paid, and the month it
+/// was received), the partners' shares posted for it, and payouts (by month only: a payout is
+/// per party, not per region).
+pub async fn cash_flow<C: ConnectionTrait>(
+    conn: &C,
+    span: &Span,
+    by_region: bool,
+) -> Result<Vec<(Option<String>, Month, CashRow)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        region: Option<String>,
+        month: String,
+        amount_fen: i64,
+    }
+    let b = conn.get_database_backend();
+    let region = if by_region { "o.region" } else { NO_TEXT };
+    let m = month_of(b, "p.received_on", true);
+    let text = format!(
+        "SELECT {region} AS region, {m} AS month, p.amount_fen FROM payments p JOIN orders o ON o.line_id = p.line_id \
+         WHERE p.received_on >= $1 AND p.received_on <= $2"
+    );
+    let mut rows: HashMap<(Option<String>, Month), CashRow> = HashMap::new();
+    for r in Row::find_by_statement(sql(b, &text, [span.from.into(), span.to.into()])).all(conn).await? {
+        let mo = month(&r.month)?;
+        let row = rows.entry((r.region.clone(), mo)).or_default();
+        if r.amount_fen >= 0 {
+            row.received_fen = row.received_fen.saturating_add(r.amount_fen);
+        } else {
+            row.refunded_fen = row.refunded_fen.saturating_add(r.amount_fen.saturating_neg());
+        }
+    }
+    let m = month_of(b, "e.created_at", false);
+    let text = format!(
+        "SELECT {region} AS region, {m} AS month, e.amount_fen FROM ledger_entries e JOIN orders o ON o.line_id = e.line_id \
+         WHERE e.created_at >= $1 AND e.created_at < $2 AND e.account IN ('payable', 'held') \
+         AND e.kind IN ('allocation', 'clawback', 'adjustment')"
+    );
+    for r in Row::find_by_statement(sql(b, &text, [span.start().into(), span.end().into()])).all(conn).await? {
+        let row = rows.entry((r.region.clone(), month(&r.month)?)).or_default();
+        // Entries are debit-positive: a share credited to a party is negative.
+        row.partner_shares_fen = row.partner_shares_fen.saturating_sub(r.amount_fen);
+    }
+    if !by_region {
+        let text = format!(
+            "SELECT {NO_TEXT} AS region, {m} AS month, e.amount_fen FROM ledger_entries e \
+             WHERE e.created_at >= $1 AND e.created_at < $2 AND e.kind = 'payout' AND e.account = 'cash'"
+        );
+        for r in Row::find_by_statement(sql(b, &text, [span.start().into(), span.end().into()])).all(conn).await? {
+            let row = rows.entry((None, month(&r.month)?)).or_default();
+            row.paid_out_fen = row.paid_out_fen.saturating_add(r.amount_fen.saturating_neg());
+        }
+    }
+    let mut out: Vec<_> = rows.into_iter().map(|((r, m), row)| (r, m, row)).collect();
+    out.sort_by(|a, b| (a.0.as_deref(), a.1).cmp(&(b.0.as_deref(), b.1)));
+    Ok(out)
+}

@@ -1,0 +1,317 @@
+//! Customer success: outcome milestones reported with evidence, verified or rejected by vendor
+//! ops and credited to the client, its signers and their deliverers; the success metrics and the
+//! cash flow, checked against what the rest of the API says happened.
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::support::http::User;
+use crate::support::{Backend, TestPark, spawn_park};
+
+both!(
+    outcome_milestones_are_reported_with_evidence_and_verified_once,
+    a_verified_success_is_credited_and_counted,
+    metrics_match_the_contracts_orders_and_ratings_behind_them,
+    cash_flow_matches_payments_and_payouts,
+    the_outcome_catalog_is_kept_by_the_platform_admin,
+);
+
+fn id(v: &Value) -> i64 {
+    v["id"].as_i64().unwrap_or_default()
+}
+
+/// "1234.50" → 123450.
+fn fen(v: &Value) -> i64 {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a money string: {v}"));
+    let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
+    let (yuan, cents) = s.split_once('.').unwrap_or((s, "00"));
+    let n = yuan.parse::<i64>().unwrap() * 100 + cents.parse::<i64>().unwrap();
+    if neg { -n } else { n }
+}
+
+async fn outcomes(user: &User, query: &str) -> Vec<Value> {
+    user.get(&format!("/api/v1/outcomes?limit=200{query}")).await.items()
+}
+
+async fn audit_actions(ops: &User, rid: i64) -> Vec<String> {
+    ops.get(&format!("/api/v1/audit-events?resource_kind=outcome&resource_id={rid}&limit=200"))
+        .await
+        .items()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+async fn mails(park: &TestPark, template: &str) -> Vec<String> {
+    let admin = park.login("admin@vpark.demo").await;
+    let r = admin.get(&format!("/api/v1/notifications?template={template}&limit=200")).await;
+    r.items().iter().map(|n| n["recipient_email"].as_str().unwrap_or("").to_owned()).collect()
+}
+
+fn report(kind: &str, achieved_on: chrono::NaiveDate) -> Value {
+    json!({
+        "kind": kind,
+        "achieved_on": achieved_on.to_string(),
+        "title": "上市公告 603999",
+        "attachments": ["dms://listing/announcement.pdf"],
+    })
+}
+
+async fn outcome_milestones_are_reported_with_evidence_and_verified_once(b: Backend) {
+    let park = spawn_park(b).await;
+    let today = park.today();
+    let client = park.login("client@vpark.demo").await;
+    let ops = park.login("ops@vpark.demo").await;
+    let sub = park.login("sub@vpark.demo").await;
+    let implementer = park.login("implementer@vpark.demo").await;
+    let client1 = park.org_id_of("client@vpark.demo").await;
+    let client2 = park.org_id_of("admin@client-2.example.cn").await;
+
+    // The client sees its own milestones only: the demo's verified HNTE and the reported REV-30.
+    let mine = outcomes(&client, "").await;
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    assert!(mine.iter().all(|o| o["client_id"] == client1));
+    // A subcontract partner that delivered for client 1 reads its milestones, not client 2's.
+    let seen_by_sub: HashSet<i64> = outcomes(&sub, "").await.iter().map(|o| o["client_id"].as_i64().unwrap()).collect();
+    assert!(seen_by_sub.contains(&client1));
+    assert!(!seen_by_sub.contains(&client2));
+    implementer.get("/api/v1/outcomes").await.problem(403, "forbidden");
+
+    // Bad reports are refused and store nothing.
+    let path = format!("/api/v1/clients/{client1}/outcomes");
+    client.post(&path, report("LISTING", today + Duration::days(1))).await.problem(422, "invalid_field");
+    client.post(&path, report("NOPE", today)).await.problem(422, "invalid_field");
+    let mut bare = report("LISTING", today);
+    bare["attachments"] = json!([]);
+    client.post(&path, bare).await.problem(422, "invalid_field");
+    client.post(&path, json!({"kind": "LISTING"})).await.problem(400, "malformed_body");
+    assert_eq!(outcomes(&client, "").await.len(), 2);
+    // Another client's milestone is not the client's to report; a deliverer does not report.
+    client
+        .post(&format!("/api/v1/clients/{client2}/outcomes"), report("LISTING", today))
+        .await
+        .problem(404, "not_found");
+    sub.post(&path, report("LISTING", today)).await.problem(403, "forbidden");
+    // A client without a contract has no window yet.
+    let client7 = park.org_id_of("admin@client-7.example.cn").await;
+    ops.post(&format!("/api/v1/clients/{client7}/outcomes"), report("LISTING", today))
+        .await
+        .problem(422, "no_contract");
+
+    // Reported once; the same milestone again is a conflict.
+    let listed = client.post(&path, report("LISTING", today - Duration::days(3))).await.expect(200).clone();
+    assert_eq!(listed["status"], "reported");
+    assert_eq!(listed["in_window"], true);
+    assert_eq!(listed["credits"], json!([]));
+    client.post(&path, report("LISTING", today)).await.problem(409, "already_reported");
+    assert!(mails(&park, "outcome_reported").await.contains(&"ops@vpark.demo".to_owned()));
+
+    // Only vendor ops review; a rejection says why; a rejected milestone may be reported again.
+    let lid = id(&listed);
+    client.post(&format!("/api/v1/outcomes/{lid}/verify"), json!({})).await.problem(403, "forbidden");
+    ops.post(&format!("/api/v1/outcomes/{lid}/reject"), json!({})).await.problem(422, "invalid_field");
+    let rejected = ops.post(&format!("/api/v1/outcomes/{lid}/reject"), json!({"note": "公告编号与交易所不符"})).await;
+    assert_eq!(rejected.expect(200)["status"], "rejected");
+    ops.post(&format!("/api/v1/outcomes/{lid}/verify"), json!({})).await.problem(409, "illegal_transition");
+    assert!(mails(&park, "outcome_rejected").await.contains(&"client@vpark.demo".to_owned()));
+    let again = client.post(&path, report("LISTING", today - Duration::days(2))).await.expect(200).clone();
+    assert_ne!(id(&again), lid);
+    let queue = outcomes(&ops, "&status=reported").await;
+    assert!(queue.iter().any(|o| id(o) == id(&again)));
+    assert!(!queue.iter().any(|o| id(o) == lid));
+
+    let verified = ops.post(&format!("/api/v1/outcomes/{}/verify", id(&again)), json!({})).await.expect(200).clone();
+    assert_eq!(verified["status"], "verified");
+    ops.post(&format!("/api/v1/outcomes/{}/verify", id(&again)), json!({})).await.problem(409, "illegal_transition");
+    assert_eq!(audit_actions(&ops, lid).await, ["outcome.rejected", "outcome.reported"]);
+    assert_eq!(audit_actions(&ops, id(&again)).await, ["outcome.verified", "outcome.reported"]);
+    // A client reads one of its milestones; another party's is not found.
+    client.get(&format!("/api/v1/outcomes/{}", id(&again))).await.expect(200);
+    let other = outcomes(&ops, &format!("&client_id={client2}")).await;
+    client.get(&format!("/api/v1/outcomes/{}", id(&other[0]))).await.problem(404, "not_found");
+    park.stop().await;
+}
+
+async fn a_verified_success_is_credited_and_counted(b: Backend) {
+    let park = spawn_park(b).await;
+    let today = park.today();
+    let ops = park.login("ops@vpark.demo").await;
+    let client2 = park.org_id_of("admin@client-2.example.cn").await;
+    let team = park.org_id_of("team@vpark.demo").await;
+    let equity = park.org_id_of("equity@vpark.demo").await;
+    let client1 = park.org_id_of("client@vpark.demo").await;
+    let sub1 = park.org_id_of("sub@vpark.demo").await;
+
+    // The demo's verified HNTE of client 1 is credited to its signers and their deliverers.
+    let hnte = outcomes(&ops, &format!("&client_id={client1}&status=verified")).await;
+    let credited: HashSet<(i64, String)> = hnte[0]["credits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["org_id"].as_i64().unwrap(), c["role"].as_str().unwrap().to_owned()))
+        .collect();
+    for want in [(client1, "client"), (team, "signer"), (equity, "signer"), (sub1, "deliverer")] {
+        assert!(credited.contains(&(want.0, want.1.to_owned())), "{want:?} not in {credited:?}");
+    }
+
+    let from = today - Duration::days(364);
+    let q = format!("/api/v1/success-metrics?group_by=partner&from={from}&to={today}");
+    let row = |m: &Value, org: i64| m["rows"].as_array().unwrap().iter().find(|r| r["org_id"] == org).cloned();
+    let before = ops.get(&q).await.expect(200).clone();
+    let team_before = row(&before, team).expect("the direct team signed in the period");
+    // Client 2 (signed with the direct team 100 days ago and with equity partner 1 six days ago)
+    // reported HNTE ten days ago: verifying it credits the team, not the later signer.
+    let reported = outcomes(&ops, &format!("&client_id={client2}&status=reported")).await;
+    assert_eq!(reported.len(), 1);
+    let v = ops.post(&format!("/api/v1/outcomes/{}/verify", id(&reported[0])), json!({})).await.expect(200).clone();
+    let roles: Vec<(i64, String)> = v["credits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["org_id"].as_i64().unwrap(), c["role"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(roles.contains(&(team, "signer".into())), "{roles:?}");
+    assert!(!roles.iter().any(|(o, _)| *o == equity), "equity partner 1 signed after the milestone: {roles:?}");
+    assert!(mails(&park, "outcome_verified").await.contains(&"team@vpark.demo".to_owned()));
+
+    let after = ops.get(&q).await.expect(200).clone();
+    let team_after = row(&after, team).unwrap();
+    assert_eq!(team_after["success"]["numerator"], team_before["success"]["numerator"].as_i64().unwrap() + 1);
+    assert_eq!(team_after["success"]["denominator"], team_before["success"]["denominator"]);
+    let equity_before = row(&before, equity).unwrap();
+    let equity_after = row(&after, equity).unwrap();
+    assert_eq!(equity_after["success"], equity_before["success"]);
+    // The total counts client 2 as a success now, once.
+    assert_eq!(after["total"]["success"]["numerator"], before["total"]["success"]["numerator"].as_i64().unwrap() + 1);
+    // A verified milestone reached before the first contract is outside its window: no success.
+    let client5 = park.org_id_of("admin@client-5.example.cn").await;
+    let tsme = outcomes(&ops, &format!("&client_id={client5}")).await;
+    assert_eq!((tsme[0]["status"].as_str(), tsme[0]["in_window"].as_bool()), (Some("verified"), Some(false)));
+    let by_region = ops.get(&format!("/api/v1/success-metrics?group_by=region&from={from}&to={today}")).await;
+    let zj =
+        by_region.expect(200)["rows"].as_array().unwrap().iter().find(|r| r["label"] == "zhejiang").cloned().unwrap();
+    let clients_with_success = 2; // client 1 (demo) and client 2 (verified above); not client 5
+    assert_eq!(zj["success"]["numerator"], clients_with_success);
+    park.stop().await;
+}
+
+async fn metrics_match_the_contracts_orders_and_ratings_behind_them(b: Backend) {
+    let park = spawn_park(b).await;
+    let today = park.today();
+    let ops = park.login("ops@vpark.demo").await;
+    let from = today - Duration::days(364);
+    let base = format!("/api/v1/success-metrics?from={from}&to={today}");
+
+    let contracts = ops.get("/api/v1/contracts?limit=200").await.items();
+    let clients: HashSet<i64> = contracts.iter().map(|c| c["client"]["id"].as_i64().unwrap()).collect();
+    let orders = ops.get("/api/v1/orders?limit=200").await.items();
+    let delivered: Vec<&Value> = orders.iter().filter(|o| !o["delivered_at"].is_null()).collect();
+    let ratings: Vec<&Value> = orders.iter().filter(|o| !o["rating"].is_null()).map(|o| &o["rating"]).collect();
+    assert!(!ratings.is_empty(), "the demo park has rated orders");
+    let stars: i64 = ratings.iter().map(|r| r["overall"].as_i64().unwrap()).sum();
+
+    let by_period = ops.get(&format!("{base}&group_by=period&granularity=year")).await.expect(200).clone();
+    let total = &by_period["total"];
+    assert_eq!(total["clients"], clients.len() as i64);
+    assert_eq!(total["on_time"]["denominator"], delivered.len() as i64);
+    assert_eq!(total["average_rating"]["count"], ratings.len() as i64);
+    let avg = format!("{:.2}", stars as f64 / ratings.len() as f64);
+    assert_eq!(total["average_rating"]["average"], avg.as_str());
+    // Repeat-sign: clients with two or more contracts.
+    let mut per_client = std::collections::HashMap::<i64, usize>::new();
+    for c in &contracts {
+        *per_client.entry(c["client"]["id"].as_i64().unwrap()).or_default() += 1;
+    }
+    let repeat = per_client.values().filter(|n| **n >= 2).count() as i64;
+    assert_eq!(total["repeat_sign"]["numerator"], repeat);
+    // Period rows add up to the total of additive counts.
+    let rows = by_period["rows"].as_array().unwrap();
+    let delivered_in_rows: i64 = rows.iter().map(|r| r["on_time"]["denominator"].as_i64().unwrap()).sum();
+    assert_eq!(delivered_in_rows, delivered.len() as i64);
+    let rate = total["repeat_sign"]["rate"].as_str().unwrap();
+    assert_eq!(rate.split_once('.').map(|(_, d)| d.len()), Some(4), "rates have four decimals: {rate}");
+
+    // A partner sees only its own row; a client its own business; implementers nothing.
+    let sub = park.login("sub@vpark.demo").await;
+    let sub1 = park.org_id_of("sub@vpark.demo").await;
+    let mine = sub.get(&format!("{base}&group_by=partner")).await.expect(200).clone();
+    assert_eq!(mine["restricted_to_org"], sub1);
+    let ids: Vec<i64> = mine["rows"].as_array().unwrap().iter().map(|r| r["org_id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [sub1]);
+    let client = park.login("client@vpark.demo").await;
+    let theirs = client.get(&format!("{base}&group_by=industry")).await.expect(200).clone();
+    assert_eq!(theirs["total"]["clients"], 1);
+    park.login("implementer@vpark.demo").await.get(&base).await.problem(403, "forbidden");
+
+    // Bad periods and groupings are 4xx with the one error shape.
+    ops.get(&format!("/api/v1/success-metrics?from={today}&to={from}")).await.problem(422, "invalid_field");
+    let long_ago = today - Duration::days(365 * 6);
+    ops.get(&format!("/api/v1/success-metrics?from={long_ago}&to={today}")).await.problem(422, "invalid_field");
+    let bad = ops.get("/api/v1/success-metrics?group_by=planet").await;
+    assert_eq!(bad.status, 400, "{:?}", bad.body);
+    park.stop().await;
+}
+
+async fn cash_flow_matches_payments_and_payouts(b: Backend) {
+    let park = spawn_park(b).await;
+    let today = park.today();
+    let finance = park.login("finance@vpark.demo").await;
+    let from = today - Duration::days(364);
+    let payments = finance.get("/api/v1/payments?limit=200").await.items();
+    let received: i64 = payments.iter().map(|p| fen(&p["amount"])).filter(|a| *a > 0).sum();
+    let refunded: i64 = -payments.iter().map(|p| fen(&p["amount"])).filter(|a| *a < 0).sum::<i64>();
+    let payouts = finance.get("/api/v1/payouts?limit=200").await.items();
+    let paid_out: i64 = payouts.iter().filter(|p| p["status"] == "approved").map(|p| fen(&p["total"])).sum();
+    assert!(received > 0 && refunded > 0 && paid_out > 0, "the demo park has payments, a refund and a payout");
+
+    let by_period = finance.get(&format!("/api/v1/cash-flow?group_by=period&from={from}&to={today}")).await;
+    let t = &by_period.expect(200)["total"];
+    assert_eq!(fen(&t["received"]), received);
+    assert_eq!(fen(&t["refunded"]), refunded);
+    assert_eq!(fen(&t["net_received"]), received - refunded);
+    assert_eq!(fen(&t["paid_out"]), paid_out);
+    let shares = fen(&t["partner_shares"]);
+    assert!(shares > 0 && shares < received, "partners' shares are part of what was received: {shares}");
+    let by_region = finance.get(&format!("/api/v1/cash-flow?group_by=region&from={from}&to={today}")).await;
+    let rows = by_region.expect(200)["rows"].as_array().unwrap().clone();
+    assert_eq!(rows.iter().map(|r| fen(&r["received"])).sum::<i64>(), received);
+    assert_eq!(rows.iter().map(|r| fen(&r["partner_shares"])).sum::<i64>(), shares);
+
+    park.login("ops@vpark.demo").await.get("/api/v1/cash-flow").await.expect(200);
+    park.login("equity@vpark.demo").await.get("/api/v1/cash-flow").await.problem(403, "forbidden");
+    park.stop().await;
+}
+
+async fn the_outcome_catalog_is_kept_by_the_platform_admin(b: Backend) {
+    let park = spawn_park(b).await;
+    let admin = park.login("admin@vpark.demo").await;
+    let client = park.login("client@vpark.demo").await;
+    let kinds = client.get("/api/v1/outcome-kinds").await.expect(200)["items"].as_array().unwrap().clone();
+    let codes: Vec<&str> = kinds.iter().map(|k| k["code"].as_str().unwrap()).collect();
+    for want in ["HNTE", "SRDI", "TECH-GIANT", "UNICORN", "LISTING", "REV-30"] {
+        assert!(codes.contains(&want), "{want} missing from {codes:?}");
+    }
+    let new = json!({"code": "IPO-READY", "name_zh": "完成股改", "name_en": "Joint-stock reform completed"});
+    client.post("/api/v1/outcome-kinds", new.clone()).await.problem(403, "forbidden");
+    let k = admin.post("/api/v1/outcome-kinds", new.clone()).await.expect(200).clone();
+    assert_eq!(k["window_months"], 36);
+    admin.post("/api/v1/outcome-kinds", new).await.problem(409, "duplicate");
+    admin.patch("/api/v1/outcome-kinds/IPO-READY", json!({"window_months": 0})).await.problem(422, "invalid_field");
+    let retired = admin.patch("/api/v1/outcome-kinds/IPO-READY", json!({"status": "retired"})).await;
+    assert_eq!(retired.expect(200)["status"], "retired");
+    // Retired: out of the list and no longer reported.
+    let active = client.get("/api/v1/outcome-kinds").await.items();
+    assert!(!active.iter().any(|k| k["code"] == "IPO-READY"));
+    let client1 = park.org_id_of("client@vpark.demo").await;
+    client
+        .post(&format!("/api/v1/clients/{client1}/outcomes"), report("IPO-READY", park.today()))
+        .await
+        .problem(422, "invalid_field");
+    let ops = park.login("ops@vpark.demo").await;
+    let events = ops.get("/api/v1/audit-events?resource_kind=outcome_kind&limit=200").await.items();
+    assert!(events.iter().any(|e| e["action"] == "outcome_kind.updated"));
+    park.stop().await;
+}
