@@ -107,6 +107,9 @@ enum BenchCommand {
     /// Settlement throughput and memory: loads unsettled payments over contracts (100,000
     /// contracts × 10 payments by default) into an empty database, settles them, settles again.
     Settle(crate::bench_settle::SettleBench),
+    /// Success metrics by partner for twelve months (p50/p99) and the daily credential sweep,
+    /// with 100,000 orders, 20,000 clients, 5,000 implementers and 200 partners by default.
+    Success(crate::bench_success::SuccessBench),
 }
 
 #[derive(Args, Debug)]
@@ -190,6 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bench(BenchCommand::Marketplace(b)) => crate::bench::run(settings, b).await,
         Command::Bench(BenchCommand::Settle(b)) => crate::bench_settle::run(settings, b).await,
+        Command::Bench(BenchCommand::Success(b)) => crate::bench_success::run(settings, b).await,
         Command::Settle => {
             let park = Park::open(settings, Arc::new(SystemClock)).await?;
             settle(&park).await

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod bench_settle;
+pub mod bench_success;
 pub mod cli;
 pub mod config;
 pub mod edge;

@@ -576,13 +576,12 @@ impl Success {
         Self::check_period(q.from, q.to)?;
         let conn = self.db.read();
         let span = Span { from: q.from, to: q.to, org };
-        let mut facts = Facts {
-            signings: store::signings(conn, &span, q.group_by).await?,
-            clients: store::client_outcomes(conn, &span).await?,
-            maintenance: store::maintenance_due(conn, &span, q.group_by).await?,
-            ratings: store::rating_tallies(conn, &span, q.group_by).await?,
-            deliveries: store::delivery_tallies(conn, &span, q.group_by).await?,
-        };
+        let signings = store::signings(conn, &span, q.group_by).await?;
+        let clients = store::client_outcomes(conn, &span).await?;
+        let maintenance = store::maintenance_due(conn, &span, q.group_by).await?;
+        let ratings = store::rating_tallies(conn, &span, q.group_by).await?;
+        let deliveries = store::delivery_tallies(conn, &span, q.group_by).await?;
+        let mut facts = Facts { signings, clients, maintenance, ratings, deliveries };
         if let Some(org) = own_row
             && q.group_by == GroupBy::Partner
         {
