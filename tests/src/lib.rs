@@ -36,4 +36,6 @@ mod process;
 #[cfg(test)]
 mod success;
 #[cfg(test)]
+mod tiers;
+#[cfg(test)]
 mod users;

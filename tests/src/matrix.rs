@@ -226,6 +226,16 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
         }
         "getSuccessMetrics" => (M::GET, "/api/v1/success-metrics".into(), None, vec![200]),
         "getCashFlow" => (M::GET, "/api/v1/cash-flow".into(), None, vec![200]),
+        "getTierThresholds" => (M::GET, "/api/v1/tier-thresholds".into(), None, vec![200]),
+        "putTierThresholds" => (
+            M::PUT,
+            "/api/v1/tier-thresholds".into(),
+            Some(json!({"items": [{"tier": "silver", "min_revenue": "1.00", "min_valid_credentials": 0}]})),
+            vec![200],
+        ),
+        "listScorecards" => (M::GET, "/api/v1/scorecards".into(), None, vec![200]),
+        "listTierAssessments" => (M::GET, "/api/v1/tier-assessments".into(), None, vec![200]),
+        "recomputeTiers" => (M::POST, "/api/v1/tier-assessments".into(), Some(json!({"period": "1999-01"})), vec![200]),
         // ---- the marketplace: lists on the caller's scope, actions on a record that does not
         // exist (an allowed role passes the policy and finds nothing: 404; a denied one: 403).
         "createContract" => {

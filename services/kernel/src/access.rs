@@ -150,6 +150,9 @@ pub enum Resource {
     Metrics,
     /// Money received and shares paid out, by region and period (vendor roles).
     CashFlow,
+    /// Partner scorecards, tier thresholds and the tier assessments of each period; a partner
+    /// owns its own scorecard and assessments.
+    Tier,
 }
 
 impl Resource {

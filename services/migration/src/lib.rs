@@ -13,6 +13,7 @@ mod m0004_ledger;
 mod m0005_payouts;
 mod m0006_credentials;
 mod m0007_success;
+mod m0008_tiers;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_payouts::Migration),
             Box::new(m0006_credentials::Migration),
             Box::new(m0007_success::Migration),
+            Box::new(m0008_tiers::Migration),
         ]
     }
 }

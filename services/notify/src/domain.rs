@@ -62,6 +62,8 @@ pub enum Template {
     OutcomeVerified,
     /// Vendor ops rejected an outcome milestone (to the client and the reporter's organisation).
     OutcomeRejected,
+    /// A partner's tier changed with the period's recomputation (to its administrators).
+    TierChanged,
 }
 
 impl Template {
@@ -120,6 +122,16 @@ impl Template {
                 "certification_en": "ERP implementation consultant, level 2",
                 "expires_on": "2028-11-22",
                 "reason": "考试作弊",
+                "link": "http://127.0.0.1:8080/docs",
+            }),
+            Template::TierChanged => serde_json::json!({
+                "org_name": "杭州云帆财税服务有限公司",
+                "period": "2026-10",
+                "previous": "silver",
+                "tier": "gold",
+                "first_year_rate": "0.42",
+                "maintenance_rate": "0.25",
+                "reasons": "revenue 120000.00 < 300000.00",
                 "link": "http://127.0.0.1:8080/docs",
             }),
             Template::OutcomeReported | Template::OutcomeVerified | Template::OutcomeRejected => serde_json::json!({

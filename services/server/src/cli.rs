@@ -83,6 +83,14 @@ enum Command {
     /// past it expired (holders and their administrators are mailed), and every credential whose
     /// requirements are met is earned or renewed. Safe beside running servers.
     SweepCredentials,
+    /// Recompute partner tiers for a month that has ended (default: the month just ended): each
+    /// partner's scorecard over its trailing twelve months, tier changes audited and mailed.
+    /// Partners already assessed for the period are left as they are.
+    RecomputeTiers {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        period: Option<String>,
+    },
     /// Print the OpenAPI specification (JSON) of this build.
     ExportOpenapi {
         /// Write to this file instead of standard output.
@@ -204,6 +212,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "credential sweep: {} now expiring, {} expired, {} back to earned, {} earned or renewed",
                 r.expiring, r.expired, r.back_to_earned, r.earned
+            );
+            park.db.clone().close().await;
+            Ok(())
+        }
+        Command::RecomputeTiers { period } => {
+            let park = Park::open(settings, Arc::new(SystemClock)).await?;
+            let r = park
+                .success
+                .recompute_system("cli", period.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.0))?;
+            println!(
+                "tiers of {}: {} partners assessed, {} changed tier, {} already assessed",
+                r.period, r.assessed, r.changed, r.already_assessed
             );
             park.db.clone().close().await;
             Ok(())

@@ -33,6 +33,7 @@ use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, handler};
 use poem_openapi::OpenApiService;
 use success::Success;
 use success::http::SuccessApi;
+use success::tiers_http::TierApi;
 
 use crate::config::Settings;
 use crate::edge::Edge;
@@ -49,6 +50,7 @@ pub type Apis = (
     LedgerApi,
     PayoutApi,
     SuccessApi,
+    TierApi,
     NotificationApi,
     AuditApi,
     OperationsApi,
@@ -187,6 +189,7 @@ impl Park {
             LedgerApi { ledger: self.ledger.clone() },
             PayoutApi { ledger: self.ledger.clone() },
             SuccessApi { success: self.success.clone(), clock: self.clock.clone() },
+            TierApi { success: self.success.clone() },
             NotificationApi { app: self.notifications.clone() },
             AuditApi { audit: self.audit.clone() },
             OperationsApi { db: self.db.clone(), metrics: self.metrics.clone() },
@@ -251,6 +254,7 @@ impl Park {
         let market = self.marketplace.clone();
         let ledger = self.ledger.clone();
         let certifications = self.certifications.clone();
+        let success = self.success.clone();
         let clock = self.clock.clone();
         async move {
             let mut credentials_swept_on = None;
@@ -269,6 +273,14 @@ impl Park {
                             );
                         }
                         Err(e) => tracing::warn!(error = %e.0, "the credential sweep failed; retrying next round"),
+                    }
+                    // Then the tiers of the month just ended, once every partner has none yet.
+                    match success.recompute_if_due().await {
+                        Ok(Some(r)) => {
+                            tracing::info!(period = %r.period, assessed = r.assessed, changed = r.changed, "tiers recomputed")
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e.0, "the tier recomputation failed; retrying tomorrow"),
                     }
                 }
                 match ledger.settle_all(None, &|_| {}).await {

@@ -84,6 +84,19 @@ struct CatalogFile {
     certification: Vec<CertSeed>,
     service: Vec<ServiceSeed>,
     outcome: Vec<OutcomeKindSeed>,
+    tier: Vec<TierSeed>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierSeed {
+    tier: String,
+    min_revenue: String,
+    min_success_rate: Option<String>,
+    min_valid_credentials: i32,
+    min_quality: Option<String>,
+    min_on_time_rate: Option<String>,
+    max_dispute_rate: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -271,6 +284,7 @@ pub struct SeedReport {
     pub evidence: usize,
     pub outcome_kinds: usize,
     pub outcomes: usize,
+    pub tier_assessments: usize,
     pub contracts: usize,
     pub orders: usize,
     pub payments: usize,
@@ -409,6 +423,29 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
         report.outcome_kinds += 1;
     }
 
+    let mut ladder = Vec::new();
+    for t in catalog.tier {
+        let what = format!("tier {}", t.tier);
+        let bp = |v: Option<String>| -> anyhow::Result<Option<i32>> {
+            v.map(|r| Rate::parse(&r).map(Rate::to_bp).map_err(|e| anyhow::anyhow!("{what}: {e}"))).transpose()
+        };
+        ladder.push(success::tiers::Threshold {
+            tier: t.tier.parse().map_err(|_| anyhow::anyhow!("{what}: unknown tier"))?,
+            min_revenue_fen: Fen::parse_yuan(&t.min_revenue).map_err(|e| anyhow::anyhow!("{what}: {e}"))?.get(),
+            min_success_bp: bp(t.min_success_rate)?,
+            min_valid_credentials: t.min_valid_credentials,
+            min_quality_centi: t
+                .min_quality
+                .as_deref()
+                .map(|q| certification::requirements::rating_centi("min_quality", q))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("{what}: {e}"))?,
+            min_on_time_bp: bp(t.min_on_time_rate)?,
+            max_dispute_bp: bp(t.max_dispute_rate)?,
+        });
+    }
+    park.success.put_thresholds_system(WHO, ladder).await.map_err(|e| anyhow::anyhow!("tier thresholds: {}", e.0))?;
+
     for (code, versions) in requirements {
         for r in versions {
             let req = certification::requirements::Requirements {
@@ -485,6 +522,9 @@ pub async fn seed_demo(park: &Park) -> anyhow::Result<Option<SeedReport>> {
     seed_evidence(park, evidence, today, &mut report).await?;
     seed_money(park, payments, &mut report).await?;
     seed_outcomes(park, &org_ids, today, &mut report).await?;
+    // Last month's tiers, as the server's monthly recomputation would have set them.
+    let tiers = park.success.recompute_system(WHO, None).await.map_err(|e| anyhow::anyhow!("tiers: {}", e.0))?;
+    report.tier_assessments = tiers.assessed;
     report.millis = started.elapsed().as_millis();
     info!(?report, "demo park loaded");
     Ok(Some(report))

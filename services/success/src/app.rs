@@ -128,10 +128,10 @@ fn kind_from(m: kind::Model) -> AppResult<OutcomeKind> {
 }
 
 pub struct Success {
-    db: platform::Db,
-    policy: Arc<PolicyTable>,
-    clock: Arc<dyn Clock>,
-    public_url: String,
+    pub(crate) db: platform::Db,
+    pub(crate) policy: Arc<PolicyTable>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) public_url: String,
 }
 
 impl Success {

@@ -7,6 +7,9 @@ pub mod app;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod scorecards;
 pub mod store;
+pub mod tiers;
+pub mod tiers_http;
 
 pub use app::Success;

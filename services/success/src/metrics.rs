@@ -46,6 +46,11 @@ impl Month {
         Month { year: day.year(), month: day.month() }
     }
 
+    /// Its first day.
+    pub fn first_day(self) -> NaiveDate {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1).unwrap_or_default()
+    }
+
     /// "2026-03" (the first seven characters of an ISO date or timestamp).
     pub fn parse(text: &str) -> Option<Month> {
         let (y, m) = text.get(..7)?.split_once('-')?;

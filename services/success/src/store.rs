@@ -674,3 +674,177 @@ pub async fn cash_flow<C: ConnectionTrait>(
     out.sort_by(|a, b| (a.0.as_deref(), a.1).cmp(&(b.0.as_deref(), b.1)));
     Ok(out)
 }
+
+// ---- scorecards and tiers ----------------------------------------------------------------
+
+pub mod threshold {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tier_thresholds")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tier: String,
+        pub min_revenue_fen: i64,
+        pub min_success_bp: Option<i32>,
+        pub min_valid_credentials: i32,
+        pub min_quality_centi: Option<i32>,
+        pub min_on_time_bp: Option<i32>,
+        pub max_dispute_bp: Option<i32>,
+        pub updated_by: Option<i64>,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod assessment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tier_assessments")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub org_id: i64,
+        pub period: String,
+        pub tier: String,
+        pub previous_tier: Option<String>,
+        pub scorecard: Json,
+        pub computed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A partner as the scorecards see it.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PartnerRow {
+    pub id: i64,
+    pub name_zh: String,
+    pub kind: String,
+    pub tier: Option<String>,
+}
+
+/// Equity and subcontract partners (all, or those of `scope`), by id.
+pub async fn partners<C: ConnectionTrait>(conn: &C, only: Option<i64>) -> Result<Vec<PartnerRow>, DbErr> {
+    let mut text = "SELECT id, name_zh, kind, tier FROM organisations \
+                    WHERE kind IN ('equity_partner', 'subcontract_partner')"
+        .to_owned();
+    let mut values: Vec<Value> = Vec::new();
+    if let Some(o) = only {
+        text.push_str(" AND id = $1");
+        values.push(o.into());
+    }
+    text.push_str(" ORDER BY id");
+    PartnerRow::find_by_statement(sql(conn.get_database_backend(), &text, values)).all(conn).await
+}
+
+#[derive(FromQueryResult)]
+struct OrgAmount {
+    org_id: Option<i64>,
+    amount: i64,
+}
+
+fn sum_by_org(rows: Vec<OrgAmount>) -> HashMap<i64, i64> {
+    let mut out: HashMap<i64, i64> = HashMap::new();
+    for r in rows {
+        if let Some(o) = r.org_id {
+            let slot = out.entry(o).or_default();
+            *slot = slot.saturating_add(r.amount);
+        }
+    }
+    out
+}
+
+/// First-year amounts signed in the span, per signer.
+pub async fn signed_revenue<C: ConnectionTrait>(conn: &C, span: &Span) -> Result<HashMap<i64, i64>, DbErr> {
+    let rows = OrgAmount::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT signer_id AS org_id, first_year_fen AS amount FROM contracts \
+         WHERE signed_on >= $1 AND signed_on <= $2 AND status <> 'cancelled'",
+        [span.from.into(), span.to.into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(sum_by_org(rows))
+}
+
+/// Line amounts of the orders a partner delivered for another signer, accepted in the span.
+pub async fn delivered_revenue<C: ConnectionTrait>(conn: &C, span: &Span) -> Result<HashMap<i64, i64>, DbErr> {
+    let rows = OrgAmount::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT o.deliverer_id AS org_id, l.amount_fen AS amount FROM orders o JOIN contract_lines l ON l.id = o.line_id \
+         WHERE o.accepted_at >= $1 AND o.accepted_at < $2 AND o.deliverer_id <> o.signer_id",
+        [span.start().into(), span.end().into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(sum_by_org(rows))
+}
+
+/// Valid credentials (earned or expiring, not past expiry on `day`) per organisation and
+/// certification code.
+pub async fn valid_credentials<C: ConnectionTrait>(
+    conn: &C,
+    day: NaiveDate,
+) -> Result<HashMap<i64, std::collections::BTreeMap<String, i64>>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        org_id: i64,
+        code: String,
+        n: i64,
+    }
+    let rows = Row::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT c.org_id, k.code, COUNT(*) AS n FROM credentials c JOIN certifications k ON k.id = c.certification_id \
+         WHERE c.status IN ('earned', 'expiring') AND c.expires_on >= $1 GROUP BY c.org_id, k.code",
+        [day.into()],
+    ))
+    .all(conn)
+    .await?;
+    let mut out: HashMap<i64, std::collections::BTreeMap<String, i64>> = HashMap::new();
+    for r in rows {
+        out.entry(r.org_id).or_default().insert(r.code, r.n);
+    }
+    Ok(out)
+}
+
+/// Ratings of each deliverer, all time: (count, sum of overall stars).
+pub async fn rating_totals<C: ConnectionTrait>(conn: &C) -> Result<HashMap<i64, (i64, i64)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        deliverer_id: i64,
+        n: i64,
+        s: Option<i64>,
+    }
+    let rows = Row::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT deliverer_id, COUNT(*) AS n, SUM(overall) AS s FROM ratings GROUP BY deliverer_id",
+        [],
+    ))
+    .all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.deliverer_id, (r.n, r.s.unwrap_or(0)))).collect())
+}
+
+/// Orders delivered in the span that the client disputed, per deliverer (the dispute is in the
+/// audit trail: the order's status moves on once ops resolve it).
+pub async fn disputed<C: ConnectionTrait>(conn: &C, span: &Span) -> Result<HashMap<i64, i64>, DbErr> {
+    let rows = OrgAmount::find_by_statement(sql(
+        conn.get_database_backend(),
+        "SELECT o.deliverer_id AS org_id, COUNT(DISTINCT o.id) AS amount FROM orders o \
+         JOIN audit_events a ON a.resource_kind = 'order' AND a.resource_id = CAST(o.id AS TEXT) AND a.action = 'order.dispute' \
+         WHERE o.delivered_at >= $1 AND o.delivered_at < $2 GROUP BY o.deliverer_id",
+        [span.start().into(), span.end().into()],
+    ))
+    .all(conn)
+    .await?;
+    Ok(sum_by_org(rows))
+}
