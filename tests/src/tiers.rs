@@ -103,10 +103,14 @@ async fn a_tier_change_applies_to_contracts_signed_afterwards(b: Backend) {
     };
     let changes_before = tier_events(ops.clone()).await;
 
-    // Only a month that has ended is recomputed.
+    // Only a month that has ended is recomputed; without thresholds tiers are kept by hand.
     let this_month = format!("{:04}-{:02}", today.year(), today.month());
     ops.post("/api/v1/tier-assessments", json!({"period": this_month})).await.problem(422, "invalid_field");
     ops.post("/api/v1/tier-assessments", json!({"period": "2026-13"})).await.problem(422, "invalid_field");
+    let kept = admin.get("/api/v1/tier-thresholds").await.expect(200).clone();
+    admin.put("/api/v1/tier-thresholds", json!({"items": []})).await.expect(200);
+    ops.post("/api/v1/tier-assessments", json!({"period": "2020-01"})).await.problem(422, "no_tier_thresholds");
+    admin.put("/api/v1/tier-thresholds", kept).await.expect(200);
 
     // Into the next month: the month of today has ended and is recomputed — twice at once, as
     // two replicas would; each partner is assessed once.

@@ -311,6 +311,14 @@ impl Success {
     async fn recompute_as(&self, actor: &Actor, period: Month) -> AppResult<RecomputeReport> {
         let label = period.bucket(Granularity::Month);
         let end = month_end(period).ok_or_else(|| Error::invalid("period", "is not a month"))?;
+        if self.ladder(self.db.read()).await?.is_empty() {
+            // Without thresholds tiers are kept by hand: recomputing would demote everyone.
+            return Err(Error::unprocessable(
+                "no_tier_thresholds",
+                "no tier thresholds are set (PUT /api/v1/tier-thresholds): tiers are kept by hand",
+            )
+            .into());
+        }
         let mut report = RecomputeReport { period: label.clone(), ..RecomputeReport::default() };
         let cards = self.score(self.db.read(), end, None).await?;
         let rates = directory::store::agreement_template_by_code(self.db.read(), "standard").await?;
@@ -402,14 +410,15 @@ impl Success {
 
 impl Success {
     /// The scheduled recomputation: the month just ended, unless every partner already has its
-    /// assessment for it (then nothing is scored). Run daily by the server.
+    /// assessment for it or no thresholds are set (then nothing is scored). Run daily by the
+    /// server.
     pub async fn recompute_if_due(&self) -> AppResult<Option<RecomputeReport>> {
         let period = previous_period(self.clock.now().date_naive());
         let label = period.bucket(Granularity::Month);
         let conn = self.db.read();
         let done = assessment::Entity::find().filter(assessment::Column::Period.eq(label)).count(conn).await?;
         let partners = store::partners(conn, None).await?.len() as u64;
-        if done >= partners {
+        if done >= partners || self.ladder(conn).await?.is_empty() {
             return Ok(None);
         }
         Ok(Some(self.recompute_as(&Actor::System("tiers"), period).await?))
