@@ -115,8 +115,8 @@ enum BenchCommand {
     /// Settlement throughput and memory: loads unsettled payments over contracts (100,000
     /// contracts × 10 payments by default) into an empty database, settles them, settles again.
     Settle(crate::bench_settle::SettleBench),
-    /// Success metrics by partner for twelve months (p50/p99) and the daily credential sweep,
-    /// with 100,000 orders, 20,000 clients, 5,000 implementers and 200 partners by default.
+    /// Success metrics by partner for twelve months (p50/p99), a full tier recomputation and the
+    /// daily credential sweep, with 100,000 orders, 20,000 clients, 5,000 implementers and 200 partners by default.
     Success(crate::bench_success::SuccessBench),
 }
 
