@@ -94,6 +94,55 @@ pub(crate) async fn insert_rows<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The columns the benchmarks load of a contract and of a rating.
+pub(crate) const CONTRACT_COLS: [&str; 12] = [
+    "id",
+    "contract_no",
+    "client_id",
+    "signer_id",
+    "signed_on",
+    "term_years",
+    "first_year_fen",
+    "maintenance_fen",
+    "agreement",
+    "status",
+    "created_at",
+    "updated_at",
+];
+pub(crate) const RATING_COLS: [&str; 10] = [
+    "order_id",
+    "client_id",
+    "deliverer_id",
+    "overall",
+    "professionalism",
+    "timeliness",
+    "communication",
+    "outcome",
+    "created_at",
+    "updated_at",
+];
+
+/// After a bulk load with explicit ids: moves PostgreSQL's sequences past them and refreshes
+/// the planner's statistics (VACUUM also sets the visibility map, so statistics queries run as
+/// index-only scans, as they would on tables autovacuum has visited).
+pub(crate) async fn after_load<C: ConnectionTrait>(conn: &C, tables: &[&str]) -> anyhow::Result<()> {
+    let b = conn.get_database_backend();
+    if b == sea_orm::DbBackend::Postgres {
+        for t in tables {
+            conn.execute_raw(sql(
+                b,
+                &format!("SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"),
+                [],
+            ))
+            .await?;
+        }
+        conn.execute_raw(sql(b, "VACUUM ANALYZE", [])).await?;
+    } else {
+        conn.execute_raw(sql(b, "ANALYZE", [])).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn max_id<C: ConnectionTrait>(conn: &C, table: &str) -> anyhow::Result<i64> {
     let row = conn
         .query_one_raw(sql(conn.get_database_backend(), &format!("SELECT COALESCE(MAX(id), 0) AS m FROM {table}"), []))
@@ -471,26 +520,7 @@ async fn load(park: &Park, b: &MarketplaceBench) -> anyhow::Result<Vec<String>> 
         }
     }
     let txn = park.db.begin().await?;
-    insert_rows(
-        &txn,
-        "contracts",
-        &[
-            "id",
-            "contract_no",
-            "client_id",
-            "signer_id",
-            "signed_on",
-            "term_years",
-            "first_year_fen",
-            "maintenance_fen",
-            "agreement",
-            "status",
-            "created_at",
-            "updated_at",
-        ],
-        contracts,
-    )
-    .await?;
+    insert_rows(&txn, "contracts", &CONTRACT_COLS, contracts).await?;
     insert_rows(&txn, "contract_lines", &["id", "contract_id", "line_no", "service_id", "amount_fen"], lines).await?;
     insert_rows(
         &txn,
@@ -547,37 +577,8 @@ async fn load(park: &Park, b: &MarketplaceBench) -> anyhow::Result<Vec<String>> 
     )
     .await?;
     insert_rows(&txn, "subcontract_requirements", &["subcontract_id", "certification"], reqs).await?;
-    insert_rows(
-        &txn,
-        "ratings",
-        &[
-            "order_id",
-            "client_id",
-            "deliverer_id",
-            "overall",
-            "professionalism",
-            "timeliness",
-            "communication",
-            "outcome",
-            "created_at",
-            "updated_at",
-        ],
-        ratings,
-    )
-    .await?;
+    insert_rows(&txn, "ratings", &RATING_COLS, ratings).await?;
     txn.commit().await?;
-    if b_ == sea_orm::DbBackend::Postgres {
-        for t in ["contracts", "contract_lines", "orders", "subcontracts"] {
-            conn.execute_raw(one(&format!(
-                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"
-            )))
-            .await?;
-        }
-        // VACUUM sets the visibility map, so the statistics run as index-only scans, as they
-        // would on a table autovacuum has visited.
-        conn.execute_raw(one("VACUUM ANALYZE")).await?;
-    } else {
-        conn.execute_raw(one("ANALYZE")).await?;
-    }
+    after_load(conn, &["contracts", "contract_lines", "orders", "subcontracts"]).await?;
     Ok(emails)
 }

@@ -14,7 +14,7 @@ use kernel::{OrgKind, SystemClock};
 use platform::db::sql;
 use sea_orm::ConnectionTrait;
 
-use crate::bench::{insert_rows, max_id};
+use crate::bench::{after_load, insert_rows, max_id};
 use crate::config::Settings;
 use crate::park::Park;
 
@@ -337,16 +337,8 @@ async fn load(park: &Park, b: &SettleBench) -> anyhow::Result<()> {
         .await?;
         txn.commit().await?;
     }
-    if be == sea_orm::DbBackend::Postgres {
-        for t in ["contracts", "contract_lines", "orders", "subcontracts", "payments"] {
-            conn.execute_raw(one(&format!(
-                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"
-            )))
-            .await?;
-        }
-        conn.execute_raw(one("VACUUM ANALYZE")).await?;
-    } else {
-        conn.execute_raw(one("ANALYZE")).await?;
+    after_load(conn, &["contracts", "contract_lines", "orders", "subcontracts", "payments"]).await?;
+    if be != sea_orm::DbBackend::Postgres {
         conn.execute_raw(one("PRAGMA wal_checkpoint(TRUNCATE)")).await?;
     }
     Ok(())

@@ -13,7 +13,7 @@ use platform::db::sql;
 use poem::test::TestClient;
 use sea_orm::{ConnectionTrait, Value};
 
-use crate::bench::{insert_rows, max_id};
+use crate::bench::{CONTRACT_COLS, RATING_COLS, after_load, insert_rows, max_id};
 use crate::config::Settings;
 use crate::park::Park;
 
@@ -335,26 +335,7 @@ async fn load(park: &Park, b: &SuccessBench) -> anyhow::Result<()> {
         creds,
     )
     .await?;
-    insert_rows(
-        &txn,
-        "contracts",
-        &[
-            "id",
-            "contract_no",
-            "client_id",
-            "signer_id",
-            "signed_on",
-            "term_years",
-            "first_year_fen",
-            "maintenance_fen",
-            "agreement",
-            "status",
-            "created_at",
-            "updated_at",
-        ],
-        contracts,
-    )
-    .await?;
+    insert_rows(&txn, "contracts", &CONTRACT_COLS, contracts).await?;
     insert_rows(&txn, "contract_lines", &["id", "contract_id", "line_no", "service_id", "amount_fen"], lines).await?;
     insert_rows(
         &txn,
@@ -382,35 +363,8 @@ async fn load(park: &Park, b: &SuccessBench) -> anyhow::Result<()> {
         orders,
     )
     .await?;
-    insert_rows(
-        &txn,
-        "ratings",
-        &[
-            "order_id",
-            "client_id",
-            "deliverer_id",
-            "overall",
-            "professionalism",
-            "timeliness",
-            "communication",
-            "outcome",
-            "created_at",
-            "updated_at",
-        ],
-        ratings,
-    )
-    .await?;
+    insert_rows(&txn, "ratings", &RATING_COLS, ratings).await?;
     txn.commit().await?;
-    if db == sea_orm::DbBackend::Postgres {
-        for t in ["organisations", "users", "credentials", "contracts", "contract_lines", "orders"] {
-            conn.execute_raw(one(&format!(
-                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"
-            )))
-            .await?;
-        }
-        conn.execute_raw(one("VACUUM ANALYZE")).await?;
-    } else {
-        conn.execute_raw(one("ANALYZE")).await?;
-    }
+    after_load(conn, &["organisations", "users", "credentials", "contracts", "contract_lines", "orders"]).await?;
     Ok(())
 }
