@@ -429,8 +429,9 @@ impl Marketplace {
                 | OrderEvent::ResolveAccepted
                 | OrderEvent::Cancel
         ) {
-            // Who executes the line, and whether it is accepted, decide its split.
-            store::bump_settle_rev(conn, o.contract_id).await?;
+            // Who executes the line, and whether it is accepted, decide its split; acceptance
+            // and cancellation also change what the success metrics read of the contract.
+            store::refresh_contract_facts(conn, o.contract_id, true).await?;
         }
         audit::record_in(
             conn,
@@ -615,6 +616,7 @@ impl Marketplace {
                 )
                 .await?;
             }
+            store::refresh_contract_facts(&txn, c.id, false).await?;
             audit::record_in(
                 &txn,
                 actor,

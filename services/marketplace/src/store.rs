@@ -889,3 +889,32 @@ pub async fn bump_settle_rev<C: ConnectionTrait>(conn: &C, contract_id: i64) -> 
     .await?;
     Ok(())
 }
+
+/// What the success metrics read of a contract without joining its orders (migration
+/// `m0009_contract_facts`): region and industry as on its orders, the lowest and highest category
+/// of its live orders, and its first acceptance. Kept current in every transaction that creates a
+/// contract or moves one of its orders to or from acceptance or cancellation.
+const CONTRACT_FACTS: &str = "region = (SELECT MIN(o.region) FROM orders o WHERE o.contract_id = contracts.id), \
+    industry = (SELECT MIN(o.industry) FROM orders o WHERE o.contract_id = contracts.id), \
+    min_category = (SELECT MIN(o.category) FROM orders o WHERE o.contract_id = contracts.id AND o.status <> 'cancelled'), \
+    max_category = (SELECT MAX(o.category) FROM orders o WHERE o.contract_id = contracts.id AND o.status <> 'cancelled'), \
+    first_accepted_at = (SELECT MIN(o.accepted_at) FROM orders o WHERE o.contract_id = contracts.id)";
+
+/// Recomputes a contract's facts from its orders; with `settle`, also marks its money split as
+/// changed (see [`bump_settle_rev`]), in the same statement.
+pub async fn refresh_contract_facts<C: ConnectionTrait>(conn: &C, contract_id: i64, settle: bool) -> Result<(), DbErr> {
+    let bump = if settle { "settle_rev = settle_rev + 1, " } else { "" };
+    conn.execute_raw(sql(
+        conn.get_database_backend(),
+        &format!("UPDATE contracts SET {bump}{CONTRACT_FACTS} WHERE id = $1"),
+        [contract_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Recomputes every contract's facts (after loading contracts and orders in bulk).
+pub async fn refresh_all_contract_facts<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    conn.execute_unprepared(&format!("UPDATE contracts SET {CONTRACT_FACTS}")).await?;
+    Ok(())
+}

@@ -14,6 +14,7 @@ mod m0005_payouts;
 mod m0006_credentials;
 mod m0007_success;
 mod m0008_tiers;
+mod m0009_contract_facts;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_credentials::Migration),
             Box::new(m0007_success::Migration),
             Box::new(m0008_tiers::Migration),
+            Box::new(m0009_contract_facts::Migration),
         ]
     }
 }

@@ -122,11 +122,15 @@ pub(crate) const RATING_COLS: [&str; 10] = [
     "updated_at",
 ];
 
-/// After a bulk load with explicit ids: moves PostgreSQL's sequences past them and refreshes
-/// the planner's statistics (VACUUM also sets the visibility map, so statistics queries run as
-/// index-only scans, as they would on tables autovacuum has visited).
+/// After a bulk load with explicit ids: fills in the facts of the loaded contracts (as the
+/// marketplace would have), moves PostgreSQL's sequences past the ids and refreshes the planner's
+/// statistics (VACUUM also sets the visibility map, so statistics queries run as index-only
+/// scans, as they would on tables autovacuum has visited).
 pub(crate) async fn after_load<C: ConnectionTrait>(conn: &C, tables: &[&str]) -> anyhow::Result<()> {
     let b = conn.get_database_backend();
+    if tables.contains(&"orders") {
+        marketplace::store::refresh_all_contract_facts(conn).await?;
+    }
     if b == sea_orm::DbBackend::Postgres {
         for t in tables {
             conn.execute_raw(sql(
