@@ -233,6 +233,31 @@ async fn metrics_match_the_contracts_orders_and_ratings_behind_them(b: Backend) 
     assert_eq!(delivered_in_rows, delivered.len() as i64);
     let rate = total["repeat_sign"]["rate"].as_str().unwrap();
     assert_eq!(rate.split_once('.').map(|(_, d)| d.len()), Some(4), "rates have four decimals: {rate}");
+    // Deep-sign: clients whose live orders span two service categories or more; days to first
+    // acceptance: over the contracts with an accepted order. Both are read from what each
+    // contract keeps of its orders, which must follow them.
+    let deep = |orders: &[Value], except: Option<i64>| -> i64 {
+        let mut categories = std::collections::HashMap::<i64, HashSet<String>>::new();
+        for o in orders.iter().filter(|o| o["status"] != "cancelled" && Some(o["id"].as_i64().unwrap()) != except) {
+            let category = o["service"]["category"].as_str().unwrap().to_owned();
+            categories.entry(o["client"]["id"].as_i64().unwrap()).or_default().insert(category);
+        }
+        categories.values().filter(|c| c.len() >= 2).count() as i64
+    };
+    assert_eq!(total["deep_sign"]["numerator"], deep(&orders, None));
+    let accepted: HashSet<i64> =
+        orders.iter().filter(|o| !o["accepted_at"].is_null()).map(|o| o["contract_id"].as_i64().unwrap()).collect();
+    assert_eq!(total["days_to_first_acceptance"]["count"], accepted.len() as i64);
+    // Cancelling the order that made a client deep-signed takes it out of the numerator.
+    let order = orders
+        .iter()
+        .filter(|o| o["status"] == "new" || o["status"] == "published")
+        .find(|o| deep(&orders, o["id"].as_i64()) < deep(&orders, None))
+        .expect("the demo park has a new order whose category makes its client deep-signed");
+    let oid = order["id"].as_i64().unwrap();
+    ops.post(&format!("/api/v1/orders/{oid}/cancel"), json!({"reason": "client withdrew"})).await.expect(200);
+    let after = ops.get(&format!("{base}&group_by=period&granularity=year")).await.expect(200).clone();
+    assert_eq!(after["total"]["deep_sign"]["numerator"], deep(&orders, Some(oid)));
 
     // A partner sees only its own row; a client its own business; implementers nothing.
     let sub = park.login("sub@vpark.demo").await;

@@ -576,11 +576,13 @@ impl Success {
         Self::check_period(q.from, q.to)?;
         let conn = self.db.read();
         let span = Span { from: q.from, to: q.to, org };
-        let signings = store::signings(conn, &span, q.group_by).await?;
-        let clients = store::client_outcomes(conn, &span).await?;
-        let maintenance = store::maintenance_due(conn, &span, q.group_by).await?;
-        let ratings = store::rating_tallies(conn, &span, q.group_by).await?;
-        let deliveries = store::delivery_tallies(conn, &span, q.group_by).await?;
+        // Independent reads, side by side on the reader pool.
+        let ((signings, clients), maintenance, ratings, deliveries) = tokio::try_join!(
+            store::cohort(conn, &span, q.group_by),
+            store::maintenance_due(conn, &span, q.group_by),
+            store::rating_tallies(conn, &span, q.group_by),
+            store::delivery_tallies(conn, &span, q.group_by),
+        )?;
         let mut facts = Facts { signings, clients, maintenance, ratings, deliveries };
         if let Some(org) = own_row
             && q.group_by == GroupBy::Partner
@@ -593,21 +595,7 @@ impl Success {
             facts.deliveries.retain(|t| t.key == Key::Org(org));
         }
         let rows = metrics::compute(&facts, q.group_by, q.granularity);
-        let total = {
-            let mut all = facts.clone();
-            for s in &mut all.signings {
-                s.keys = vec![Key::None];
-            }
-            for m in &mut all.maintenance {
-                m.key = Key::None;
-            }
-            for t in all.ratings.iter_mut().chain(all.deliveries.iter_mut()) {
-                t.key = Key::None;
-            }
-            let mut total = metrics::compute(&all, GroupBy::Region, q.granularity).pop().unwrap_or_default();
-            total.key = None;
-            total
-        };
+        let total = metrics::total(&facts);
         let org_ids: Vec<i64> = rows
             .iter()
             .filter_map(|r| match r.key {

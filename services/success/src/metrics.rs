@@ -92,10 +92,10 @@ pub struct Signing {
 /// What became of a client, as of now.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientOutcome {
-    /// Contracts signed up to the end of the period.
-    pub contracts: i64,
-    /// Service categories bought up to the end of the period.
-    pub categories: i64,
+    /// Two contracts or more signed up to the end of the period.
+    pub repeat_signed: bool,
+    /// Two service categories or more bought up to the end of the period.
+    pub deep_signed: bool,
     /// Organisations credited with a verified outcome milestone of this client reached inside its
     /// window (the client itself among them when it has one).
     pub credited: HashSet<i64>,
@@ -110,16 +110,8 @@ impl ClientOutcome {
     }
 }
 
-/// A maintenance year that fell due in the period (year k ≥ 2 of a contract starts).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MaintenanceDue {
-    pub key: Key,
-    pub month: Month,
-    /// A maintenance payment for that year was received (net of refunds, more than zero).
-    pub renewed: bool,
-}
-
-/// Counts added up by the database: ratings (count, sum of stars) or deliveries (count, on time).
+/// Counts added up by the database: ratings (count, sum of stars), deliveries (count, on time) or
+/// maintenance years that fell due (count, renewed — paid, net of refunds, more than zero).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tally {
     pub key: Key,
@@ -132,7 +124,7 @@ pub struct Tally {
 pub struct Facts {
     pub signings: Vec<Signing>,
     pub clients: HashMap<i64, ClientOutcome>,
-    pub maintenance: Vec<MaintenanceDue>,
+    pub maintenance: Vec<Tally>,
     pub ratings: Vec<Tally>,
     pub deliveries: Vec<Tally>,
 }
@@ -150,6 +142,12 @@ impl Ratio {
         if hit {
             self.numerator = self.numerator.saturating_add(1);
         }
+    }
+
+    /// Adds a tally: `count` in the denominator, `sum` of them in the numerator.
+    fn add_tally(&mut self, t: &Tally) {
+        self.denominator = self.denominator.saturating_add(t.count);
+        self.numerator = self.numerator.saturating_add(t.sum);
     }
 
     /// numerator ÷ denominator to four decimals (half away from zero); none over nothing.
@@ -202,49 +200,63 @@ pub struct MetricRow {
 
 /// Adds the facts up into one row per group (by key, or by period bucket).
 pub fn compute(facts: &Facts, group_by: GroupBy, granularity: Granularity) -> Vec<MetricRow> {
-    type Group = (Key, Option<String>);
-    let group = |key: &Key, month: Month| -> Group {
-        match group_by {
-            GroupBy::Period => (Key::None, Some(month.bucket(granularity))),
-            _ => (key.clone(), None),
-        }
-    };
+    aggregate(facts, |key, month| match group_by {
+        GroupBy::Period => ((Key::None, Some(month.bucket(granularity))), key.clone()),
+        _ => ((key.clone(), None), key.clone()),
+    })
+    .into_iter()
+    .map(|((key, period), mut row)| {
+        row.key = (group_by != GroupBy::Period).then_some(key);
+        row.period = period;
+        row
+    })
+    .collect()
+}
+
+/// Adds every fact up into one row, each client once, its success its own.
+pub fn total(facts: &Facts) -> MetricRow {
+    aggregate(facts, |_, _| ((Key::None, None), Key::None)).into_values().next().unwrap_or_default()
+}
+
+type Group = (Key, Option<String>);
+
+/// Adds the facts up by the group `group` puts them in (with the key a success is credited to).
+/// A signing counts once in each group its keys fall in.
+fn aggregate(facts: &Facts, group: impl Fn(&Key, Month) -> (Group, Key)) -> BTreeMap<Group, MetricRow> {
     let mut rows: BTreeMap<Group, MetricRow> = BTreeMap::new();
     let mut cohort: HashSet<(Group, i64)> = HashSet::new();
+    let mut seen: Vec<Group> = Vec::new();
     for s in &facts.signings {
+        seen.clear();
         for key in &s.keys {
-            let g = group(key, s.month);
+            let (g, credited) = group(key, s.month);
+            if seen.contains(&g) {
+                continue;
+            }
+            seen.push(g.clone());
             let row = rows.entry(g.clone()).or_default();
             if let Some(days) = s.days_to_first_acceptance {
                 row.days_to_first_acceptance.add(1, days);
             }
             if cohort.insert((g, s.client_id)) {
-                let outcome = facts.clients.get(&s.client_id).cloned().unwrap_or_default();
                 row.clients = row.clients.saturating_add(1);
-                row.success.add(outcome.succeeded_for(key, s.client_id));
-                row.repeat_sign.add(outcome.contracts >= 2);
-                row.deep_sign.add(outcome.categories >= 2);
+                let outcome = facts.clients.get(&s.client_id);
+                row.success.add(outcome.is_some_and(|o| o.succeeded_for(&credited, s.client_id)));
+                row.repeat_sign.add(outcome.is_some_and(|o| o.repeat_signed));
+                row.deep_sign.add(outcome.is_some_and(|o| o.deep_signed));
             }
         }
     }
-    for m in &facts.maintenance {
-        rows.entry(group(&m.key, m.month)).or_default().maintenance_renewal.add(m.renewed);
+    for t in &facts.maintenance {
+        rows.entry(group(&t.key, t.month).0).or_default().maintenance_renewal.add_tally(t);
     }
     for t in &facts.ratings {
-        rows.entry(group(&t.key, t.month)).or_default().rating.add(t.count, t.sum);
+        rows.entry(group(&t.key, t.month).0).or_default().rating.add(t.count, t.sum);
     }
     for t in &facts.deliveries {
-        let on_time = &mut rows.entry(group(&t.key, t.month)).or_default().on_time;
-        on_time.denominator = on_time.denominator.saturating_add(t.count);
-        on_time.numerator = on_time.numerator.saturating_add(t.sum);
+        rows.entry(group(&t.key, t.month).0).or_default().on_time.add_tally(t);
     }
-    rows.into_iter()
-        .map(|((key, period), mut row)| {
-            row.key = (group_by != GroupBy::Period).then_some(key);
-            row.period = period;
-            row
-        })
-        .collect()
+    rows
 }
 
 /// The months a period spans, first and last included.
@@ -303,9 +315,9 @@ mod tests {
 
     #[test]
     fn a_client_counts_once_per_group_and_success_is_credited_per_partner() {
-        let client = |credited: &[i64], contracts, categories| ClientOutcome {
-            contracts,
-            categories,
+        let client = |credited: &[i64], repeat_signed, deep_signed| ClientOutcome {
+            repeat_signed,
+            deep_signed,
             credited: credited.iter().copied().collect(),
         };
         let facts = Facts {
@@ -325,8 +337,8 @@ mod tests {
                     days_to_first_acceptance: Some(45),
                 },
             ],
-            clients: HashMap::from([(10, client(&[10, 2], 2, 3)), (11, client(&[], 1, 1))]),
-            maintenance: vec![MaintenanceDue { key: Key::Org(2), month: m(2026, 4), renewed: true }],
+            clients: HashMap::from([(10, client(&[10, 2], true, true)), (11, client(&[], false, false))]),
+            maintenance: vec![Tally { key: Key::Org(2), month: m(2026, 4), count: 1, sum: 1 }],
             ratings: vec![Tally { key: Key::Org(5), month: m(2026, 6), count: 2, sum: 9 }],
             deliveries: vec![Tally { key: Key::Org(5), month: m(2026, 6), count: 4, sum: 3 }],
         };
@@ -370,21 +382,19 @@ mod tests {
         let tally = (1i64..6, 1u32..13, 0i64..20).prop_flat_map(|(k, mo, count)| {
             (0..=count).prop_map(move |sum| Tally { key: Key::Org(k), month: m(2026, mo), count, sum })
         });
-        let outcome = (0i64..8, 0i64..4, 0i64..4, proptest::collection::hash_set(0i64..8, 0..4))
-            .prop_map(|(c, contracts, categories, credited)| (c, ClientOutcome { contracts, categories, credited }));
+        let outcome = (0i64..8, any::<bool>(), any::<bool>(), proptest::collection::hash_set(0i64..8, 0..4)).prop_map(
+            |(c, repeat_signed, deep_signed, credited)| (c, ClientOutcome { repeat_signed, deep_signed, credited }),
+        );
         (
             proptest::collection::vec(signing, 0..30),
             proptest::collection::vec(outcome, 0..8),
             proptest::collection::vec(tally.clone(), 0..20),
-            proptest::collection::vec((1i64..6, 1u32..13, any::<bool>()), 0..20),
+            proptest::collection::vec(tally.clone(), 0..20),
         )
             .prop_map(|(signings, outcomes, deliveries, due)| Facts {
                 signings,
                 clients: outcomes.into_iter().collect(),
-                maintenance: due
-                    .into_iter()
-                    .map(|(k, mo, renewed)| MaintenanceDue { key: Key::Org(k), month: m(2026, mo), renewed })
-                    .collect(),
+                maintenance: due,
                 ratings: deliveries.iter().map(|t| Tally { sum: t.count * 4, ..t.clone() }).collect(),
                 deliveries,
             })
@@ -411,7 +421,7 @@ mod tests {
                     let rated: i64 = rows.iter().map(|r| r.rating.count).sum();
                     prop_assert_eq!(rated, facts.ratings.iter().map(|t| t.count).sum::<i64>());
                     let due: i64 = rows.iter().map(|r| r.maintenance_renewal.denominator).sum();
-                    prop_assert_eq!(due, facts.maintenance.len() as i64);
+                    prop_assert_eq!(due, facts.maintenance.iter().map(|t| t.count).sum::<i64>());
                 }
             }
             // A year holds every client of its months, each once.

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use crate::domain::Involvement;
-use crate::metrics::{ClientOutcome, GroupBy, Key, MaintenanceDue, Month, Signing, Tally};
+use crate::metrics::{ClientOutcome, GroupBy, Key, Month, Signing, Tally};
 
 pub mod kind {
     use sea_orm::entity::prelude::*;
@@ -350,6 +350,17 @@ fn order_key(group_by: GroupBy) -> (&'static str, &'static str) {
     }
 }
 
+/// The key expression of a contract row (`c`) for a grouping, as (id column, text column): the
+/// signer, or the client's region or industry as on the contract's orders.
+fn contract_key(group_by: GroupBy) -> (&'static str, &'static str) {
+    match group_by {
+        GroupBy::Partner => ("c.signer_id", NO_TEXT),
+        GroupBy::Region => (NO_ID, "c.region"),
+        GroupBy::Industry => (NO_ID, "c.industry"),
+        GroupBy::Period => (NO_ID, NO_TEXT),
+    }
+}
+
 fn key_of(id: Option<i64>, text: Option<String>) -> Key {
     match (id, text) {
         (Some(i), _) => Key::Org(i),
@@ -425,83 +436,34 @@ fn contract_party(org: Option<i64>, param: usize) -> String {
     }
 }
 
-/// The contracts signed in the period with their first acceptance, keyed for the grouping.
-pub async fn signings<C: ConnectionTrait>(conn: &C, span: &Span, group_by: GroupBy) -> Result<Vec<Signing>, DbErr> {
+/// The cohort of a period: the contracts signed in it (with their first acceptance, keyed for
+/// the grouping) and what became of their clients — whether, by the period's end, each had signed
+/// two contracts or more and bought two service categories or more (live orders only), and the
+/// organisations credited with a verified in-window success of theirs.
+///
+/// Reads the contracts' facts (migration `m0009_contract_facts`), not their orders — but for the
+/// other deliverers of each contract when grouping by partner. A client's flags come with each of
+/// its contracts, so the cohort costs one pass, not one per contract and one per client.
+pub async fn cohort<C: ConnectionTrait>(
+    conn: &C,
+    span: &Span,
+    group_by: GroupBy,
+) -> Result<(Vec<Signing>, HashMap<i64, ClientOutcome>), DbErr> {
     #[derive(FromQueryResult)]
     struct Row {
         id: i64,
         client_id: i64,
-        signer_id: i64,
+        key_id: Option<i64>,
+        key_text: Option<String>,
         signed_on: NaiveDate,
-        region: Option<String>,
-        industry: Option<String>,
-        first_accepted: Option<DateTime<Utc>>,
+        days: Option<i64>,
+        repeat_signed: Option<bool>,
+        deep_signed: Option<bool>,
     }
-    let b = conn.get_database_backend();
-    let text = format!(
-        "SELECT c.id, c.client_id, c.signer_id, c.signed_on, MIN(o.region) AS region, MIN(o.industry) AS industry, \
-         MIN(o.accepted_at) AS first_accepted \
-         FROM contracts c JOIN orders o ON o.contract_id = c.id \
-         WHERE c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled'{} \
-         GROUP BY c.id, c.client_id, c.signer_id, c.signed_on",
-        contract_party(span.org, 3)
-    );
-    let rows = Row::find_by_statement(sql(b, &text, with_org(vec![span.from.into(), span.to.into()], span.org)))
-        .all(conn)
-        .await?;
-    let mut deliverers: HashMap<i64, Vec<i64>> = HashMap::new();
-    if group_by == GroupBy::Partner {
-        #[derive(FromQueryResult)]
-        struct D {
-            contract_id: i64,
-            deliverer_id: i64,
-        }
-        let text = format!(
-            "SELECT DISTINCT o.contract_id, o.deliverer_id FROM orders o JOIN contracts c ON c.id = o.contract_id \
-             WHERE c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled' \
-             AND o.deliverer_id IS NOT NULL AND o.deliverer_id <> c.signer_id{}",
-            contract_party(span.org, 3)
-        );
-        for d in D::find_by_statement(sql(b, &text, with_org(vec![span.from.into(), span.to.into()], span.org)))
-            .all(conn)
-            .await?
-        {
-            deliverers.entry(d.contract_id).or_default().push(d.deliverer_id);
-        }
-    }
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let keys = match group_by {
-                GroupBy::Partner => {
-                    let mut k = vec![Key::Org(r.signer_id)];
-                    k.extend(deliverers.remove(&r.id).unwrap_or_default().into_iter().map(Key::Org));
-                    k
-                }
-                GroupBy::Region => vec![r.region.map(Key::Text).unwrap_or(Key::None)],
-                GroupBy::Industry => vec![r.industry.map(Key::Text).unwrap_or(Key::None)],
-                GroupBy::Period => vec![Key::None],
-            };
-            Signing {
-                keys,
-                month: Month::of(r.signed_on),
-                client_id: r.client_id,
-                days_to_first_acceptance: r
-                    .first_accepted
-                    .map(|t| Ord::max((t.date_naive() - r.signed_on).num_days(), 0)),
-            }
-        })
-        .collect())
-}
-
-/// What became of the clients who signed in the period: their contracts and categories up to
-/// its end, and the organisations credited with a verified in-window success of theirs.
-pub async fn client_outcomes<C: ConnectionTrait>(conn: &C, span: &Span) -> Result<HashMap<i64, ClientOutcome>, DbErr> {
     #[derive(FromQueryResult)]
-    struct Row {
-        client_id: i64,
-        contracts: i64,
-        categories: i64,
+    struct Deliverer {
+        contract_id: i64,
+        deliverer_id: i64,
     }
     #[derive(FromQueryResult)]
     struct Credit {
@@ -509,36 +471,73 @@ pub async fn client_outcomes<C: ConnectionTrait>(conn: &C, span: &Span) -> Resul
         org_id: i64,
     }
     let b = conn.get_database_backend();
-    let cohort = format!(
-        "SELECT c.client_id FROM contracts c WHERE c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled'{}",
-        contract_party(span.org, 3)
-    );
+    let (kid, ktext) = contract_key(group_by);
+    let days = match b {
+        DbBackend::Postgres => "CAST(CAST(c.first_accepted_at AT TIME ZONE 'UTC' AS DATE) - c.signed_on AS BIGINT)",
+        _ => "CAST(julianday(substr(c.first_accepted_at, 1, 10)) - julianday(c.signed_on) AS INTEGER)",
+    };
+    let in_span =
+        format!("c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled'{}", contract_party(span.org, 3));
+    // Two contracts or more: their ids differ; two categories or more: the lowest category of
+    // one contract differs from the highest of another (or of itself).
     let text = format!(
-        "SELECT c.client_id, COUNT(DISTINCT c.id) AS contracts, COUNT(DISTINCT o.category) AS categories \
-         FROM contracts c JOIN orders o ON o.contract_id = c.id AND o.status <> 'cancelled' \
-         WHERE c.signed_on <= $2 AND c.status <> 'cancelled' AND c.client_id IN ({cohort}) GROUP BY c.client_id"
+        "SELECT c.id, c.client_id, {kid} AS key_id, {ktext} AS key_text, c.signed_on, {days} AS days, \
+         f.repeat_signed, f.deep_signed FROM contracts c LEFT JOIN \
+         (SELECT x.client_id, MIN(x.id) < MAX(x.id) AS repeat_signed, MIN(x.min_category) < MAX(x.max_category) AS deep_signed \
+          FROM contracts x WHERE x.signed_on <= $2 AND x.status <> 'cancelled' AND x.max_category IS NOT NULL \
+          GROUP BY x.client_id) f ON f.client_id = c.client_id \
+         WHERE {in_span}"
     );
     let values = with_org(vec![span.from.into(), span.to.into()], span.org);
-    let mut out: HashMap<i64, ClientOutcome> = HashMap::new();
-    for r in Row::find_by_statement(sql(b, &text, values.clone())).all(conn).await? {
-        out.insert(
-            r.client_id,
-            ClientOutcome { contracts: r.contracts, categories: r.categories, credited: HashSet::new() },
+    let rows = Row::find_by_statement(sql(b, &text, values.clone())).all(conn);
+    let deliverers = async {
+        if group_by != GroupBy::Partner {
+            return Ok(Vec::new());
+        }
+        let text = format!(
+            "SELECT DISTINCT o.contract_id, o.deliverer_id FROM orders o JOIN contracts c ON c.id = o.contract_id \
+             WHERE {in_span} AND o.deliverer_id IS NOT NULL AND o.deliverer_id <> c.signer_id"
         );
-    }
+        Deliverer::find_by_statement(sql(b, &text, values.clone())).all(conn).await
+    };
     let text = format!(
         "SELECT m.client_id, cr.org_id FROM outcome_milestones m JOIN outcome_credits cr ON cr.outcome_id = m.id \
-         WHERE m.status = 'verified' AND m.in_window = $3 AND m.client_id IN ({})",
-        cohort.replace("$3", "$4")
+         WHERE m.status = 'verified' AND m.in_window = $3 AND m.client_id IN (SELECT c.client_id FROM contracts c WHERE {})",
+        in_span.replace("$3", "$4")
     );
-    let mut values = vec![span.from.into(), span.to.into(), true.into()];
+    let mut credit_values = vec![span.from.into(), span.to.into(), true.into()];
     if let Some(o) = span.org {
-        values.push(o.into());
+        credit_values.push(o.into());
     }
-    for c in Credit::find_by_statement(sql(b, &text, values)).all(conn).await? {
-        out.entry(c.client_id).or_default().credited.insert(c.org_id);
+    let credits = Credit::find_by_statement(sql(b, &text, credit_values)).all(conn);
+    let (rows, deliverer_rows, credits) = tokio::try_join!(rows, deliverers, credits)?;
+    let mut deliverers: HashMap<i64, Vec<i64>> = HashMap::new();
+    for d in deliverer_rows {
+        deliverers.entry(d.contract_id).or_default().push(d.deliverer_id);
     }
-    Ok(out)
+    let mut clients: HashMap<i64, ClientOutcome> = HashMap::new();
+    let mut signings = Vec::with_capacity(rows.len());
+    for r in rows {
+        clients.entry(r.client_id).or_insert_with(|| ClientOutcome {
+            repeat_signed: r.repeat_signed.unwrap_or(false),
+            deep_signed: r.deep_signed.unwrap_or(false),
+            credited: HashSet::new(),
+        });
+        let mut keys = vec![key_of(r.key_id, r.key_text)];
+        if let Some(others) = deliverers.remove(&r.id) {
+            keys.extend(others.into_iter().map(Key::Org));
+        }
+        signings.push(Signing {
+            keys,
+            month: Month::of(r.signed_on),
+            client_id: r.client_id,
+            days_to_first_acceptance: r.days.map(|d| Ord::max(d, 0)),
+        });
+    }
+    for c in credits {
+        clients.entry(c.client_id).or_default().credited.insert(c.org_id);
+    }
+    Ok((signings, clients))
 }
 
 /// The maintenance years that fell due in the period, and whether each was paid.
@@ -546,21 +545,25 @@ pub async fn maintenance_due<C: ConnectionTrait>(
     conn: &C,
     span: &Span,
     group_by: GroupBy,
-) -> Result<Vec<MaintenanceDue>, DbErr> {
+) -> Result<Vec<Tally>, DbErr> {
+    // Contracts of one key signed on the same day for the same term share their anniversaries,
+    // so the database counts them (and those paid for each year) instead of listing them.
     #[derive(FromQueryResult)]
     struct Row {
-        id: i64,
-        signer_id: i64,
+        key_id: Option<i64>,
+        key_text: Option<String>,
         signed_on: NaiveDate,
         term_years: i32,
-        region: Option<String>,
-        industry: Option<String>,
+        n: i64,
     }
     #[derive(FromQueryResult)]
     struct Paid {
-        contract_id: i64,
+        key_id: Option<i64>,
+        key_text: Option<String>,
+        signed_on: NaiveDate,
+        term_years: i32,
         year: i32,
-        amount_fen: i64,
+        n: i64,
     }
     let b = conn.get_database_backend();
     // Year k ≥ 2 starts k−1 years after signing; terms are at most ten years.
@@ -571,35 +574,32 @@ pub async fn maintenance_due<C: ConnectionTrait>(
         contract_party(span.org, 3)
     );
     let values = with_org(vec![earliest.into(), latest.into()], span.org);
+    let (kid, ktext) = contract_key(group_by);
     let text = format!(
-        "SELECT c.id, c.signer_id, c.signed_on, c.term_years, MIN(o.region) AS region, MIN(o.industry) AS industry \
-         FROM contracts c JOIN orders o ON o.contract_id = c.id WHERE {filter} \
-         GROUP BY c.id, c.signer_id, c.signed_on, c.term_years"
+        "SELECT {kid} AS key_id, {ktext} AS key_text, c.signed_on, c.term_years, COUNT(*) AS n FROM contracts c \
+         WHERE {filter} GROUP BY {kid}, {ktext}, c.signed_on, c.term_years"
     );
-    let contracts = Row::find_by_statement(sql(b, &text, values.clone())).all(conn).await?;
+    let contracts = Row::find_by_statement(sql(b, &text, values.clone())).all(conn);
+    // A year is renewed when its maintenance payments, net of refunds, are more than zero.
     let text = format!(
-        "SELECT p.contract_id, p.year, p.amount_fen FROM payments p JOIN contracts c ON c.id = p.contract_id \
-         WHERE p.stream = 'maintenance' AND {filter}"
+        "SELECT key_id, key_text, signed_on, term_years, year, COUNT(*) AS n FROM \
+         (SELECT {kid} AS key_id, {ktext} AS key_text, c.signed_on, c.term_years, p.year \
+          FROM payments p JOIN contracts c ON c.id = p.contract_id WHERE p.stream = 'maintenance' AND {filter} \
+          GROUP BY c.id, {kid}, {ktext}, c.signed_on, c.term_years, p.year HAVING SUM(p.amount_fen) > 0) y \
+         GROUP BY key_id, key_text, signed_on, term_years, year"
     );
-    let mut paid: HashMap<(i64, i32), i64> = HashMap::new();
-    for p in Paid::find_by_statement(sql(b, &text, values)).all(conn).await? {
-        let slot = paid.entry((p.contract_id, p.year)).or_default();
-        *slot = slot.saturating_add(p.amount_fen);
+    let payments = Paid::find_by_statement(sql(b, &text, values)).all(conn);
+    let (contracts, payments) = tokio::try_join!(contracts, payments)?;
+    let mut paid: HashMap<(Key, NaiveDate, i32, i32), i64> = HashMap::new();
+    for p in payments {
+        paid.insert((key_of(p.key_id, p.key_text), p.signed_on, p.term_years, p.year), p.n);
     }
     let mut out = Vec::new();
     for c in contracts {
-        let key = match group_by {
-            GroupBy::Partner => Key::Org(c.signer_id),
-            GroupBy::Region => c.region.clone().map(Key::Text).unwrap_or(Key::None),
-            GroupBy::Industry => c.industry.clone().map(Key::Text).unwrap_or(Key::None),
-            GroupBy::Period => Key::None,
-        };
+        let key = key_of(c.key_id, c.key_text);
         for (k, due) in crate::metrics::maintenance_years(c.signed_on, c.term_years, span.from, span.to) {
-            out.push(MaintenanceDue {
-                key: key.clone(),
-                month: Month::of(due),
-                renewed: paid.get(&(c.id, k)).is_some_and(|fen| *fen > 0),
-            });
+            let renewed = paid.get(&(key.clone(), c.signed_on, c.term_years, k)).copied().unwrap_or(0);
+            out.push(Tally { key: key.clone(), month: Month::of(due), count: c.n, sum: renewed });
         }
     }
     Ok(out)
