@@ -248,6 +248,43 @@ async fn metrics_match_the_contracts_orders_and_ratings_behind_them(b: Backend) 
     let accepted: HashSet<i64> =
         orders.iter().filter(|o| !o["accepted_at"].is_null()).map(|o| o["contract_id"].as_i64().unwrap()).collect();
     assert_eq!(total["days_to_first_acceptance"]["count"], accepted.len() as i64);
+    // Grouped by partner: each client once per partner that signed or delivers one of its
+    // contracts; days to first acceptance over those contracts with an accepted order.
+    let live: HashSet<i64> =
+        contracts.iter().filter(|c| c["status"] != "cancelled").map(|c| c["id"].as_i64().unwrap()).collect();
+    let by_partner = ops.get(&format!("{base}&group_by=partner")).await.expect(200).clone();
+    let partner_rows = by_partner["rows"].as_array().unwrap();
+    assert!(partner_rows.len() >= 3, "{by_partner}");
+    for row in partner_rows {
+        let p = row["org_id"].as_i64().unwrap();
+        let mine: Vec<&Value> = orders
+            .iter()
+            .filter(|o| live.contains(&o["contract_id"].as_i64().unwrap()))
+            .filter(|o| o["signer"]["id"] == p || o["deliverer"]["id"] == p)
+            .collect();
+        let mine_contracts: HashSet<i64> = mine.iter().map(|o| o["contract_id"].as_i64().unwrap()).collect();
+        let clients: HashSet<i64> = mine.iter().map(|o| o["client"]["id"].as_i64().unwrap()).collect();
+        assert_eq!(row["clients"], clients.len() as i64, "partner {p}: {row}");
+        let accepted_here = mine_contracts.intersection(&accepted).count() as i64;
+        assert_eq!(row["days_to_first_acceptance"]["count"], accepted_here, "partner {p}: {row}");
+    }
+    // Grouped by quarter: each client once per quarter it signed in.
+    let by_quarter = ops.get(&format!("{base}&group_by=period&granularity=quarter")).await.expect(200).clone();
+    let mut per_quarter = std::collections::BTreeMap::<String, HashSet<i64>>::new();
+    for c in contracts.iter().filter(|c| c["status"] != "cancelled") {
+        let day = chrono::NaiveDate::parse_from_str(c["signed_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+        let label = format!("{}-Q{}", chrono::Datelike::year(&day), (chrono::Datelike::month(&day) - 1) / 3 + 1);
+        per_quarter.entry(label).or_default().insert(c["client"]["id"].as_i64().unwrap());
+    }
+    let quarters: Vec<(String, i64)> = by_quarter["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["clients"].as_i64().unwrap() > 0)
+        .map(|r| (r["label"].as_str().unwrap().to_owned(), r["clients"].as_i64().unwrap()))
+        .collect();
+    let expected: Vec<(String, i64)> = per_quarter.into_iter().map(|(q, c)| (q, c.len() as i64)).collect();
+    assert_eq!(quarters, expected);
     // Cancelling the order that made a client deep-signed takes it out of the numerator.
     let order = orders
         .iter()

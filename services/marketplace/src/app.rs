@@ -429,9 +429,12 @@ impl Marketplace {
                 | OrderEvent::ResolveAccepted
                 | OrderEvent::Cancel
         ) {
-            // Who executes the line, and whether it is accepted, decide its split; acceptance
-            // and cancellation also change what the success metrics read of the contract.
+            // Who executes the line, and whether it is accepted, decide its split — and what
+            // the success metrics read of the contract.
             store::refresh_contract_facts(conn, o.contract_id, true).await?;
+            if event == OrderEvent::Cancel {
+                store::refresh_client_facts(conn, o.client_id).await?;
+            }
         }
         audit::record_in(
             conn,
@@ -617,6 +620,7 @@ impl Marketplace {
                 .await?;
             }
             store::refresh_contract_facts(&txn, c.id, false).await?;
+            store::refresh_client_facts(&txn, client.id).await?;
             audit::record_in(
                 &txn,
                 actor,

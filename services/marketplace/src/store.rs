@@ -892,13 +892,17 @@ pub async fn bump_settle_rev<C: ConnectionTrait>(conn: &C, contract_id: i64) -> 
 
 /// What the success metrics read of a contract without joining its orders (migration
 /// `m0009_contract_facts`): region and industry as on its orders, the lowest and highest category
-/// of its live orders, and its first acceptance. Kept current in every transaction that creates a
-/// contract or moves one of its orders to or from acceptance or cancellation.
+/// of its live orders, its first acceptance, and the other organisations delivering its orders
+/// (how many, the lowest and highest id). Kept current in every transaction that creates a
+/// contract or moves one of its orders to another deliverer, acceptance or cancellation.
 const CONTRACT_FACTS: &str = "region = (SELECT MIN(o.region) FROM orders o WHERE o.contract_id = contracts.id), \
     industry = (SELECT MIN(o.industry) FROM orders o WHERE o.contract_id = contracts.id), \
     min_category = (SELECT MIN(o.category) FROM orders o WHERE o.contract_id = contracts.id AND o.status <> 'cancelled'), \
     max_category = (SELECT MAX(o.category) FROM orders o WHERE o.contract_id = contracts.id AND o.status <> 'cancelled'), \
-    first_accepted_at = (SELECT MIN(o.accepted_at) FROM orders o WHERE o.contract_id = contracts.id)";
+    first_accepted_at = (SELECT MIN(o.accepted_at) FROM orders o WHERE o.contract_id = contracts.id), \
+    other_deliverers = (SELECT COUNT(DISTINCT o.deliverer_id) FROM orders o WHERE o.contract_id = contracts.id AND o.deliverer_id <> contracts.signer_id), \
+    min_other_deliverer_id = (SELECT MIN(o.deliverer_id) FROM orders o WHERE o.contract_id = contracts.id AND o.deliverer_id <> contracts.signer_id), \
+    max_other_deliverer_id = (SELECT MAX(o.deliverer_id) FROM orders o WHERE o.contract_id = contracts.id AND o.deliverer_id <> contracts.signer_id)";
 
 /// Recomputes a contract's facts from its orders; with `settle`, also marks its money split as
 /// changed (see [`bump_settle_rev`]), in the same statement.
@@ -913,8 +917,32 @@ pub async fn refresh_contract_facts<C: ConnectionTrait>(conn: &C, contract_id: i
     Ok(())
 }
 
-/// Recomputes every contract's facts (after loading contracts and orders in bulk).
+/// What every contract of a client keeps of the client (migration `m0009_contract_facts`): the
+/// day it signed its second contract and the day its contracts first spanned two service
+/// categories — live orders only. Kept current when a contract is created or an order cancelled.
+const CLIENT_FACTS: &str = "client_repeat_on = (SELECT x.signed_on FROM contracts x WHERE x.client_id = contracts.client_id \
+        AND x.status <> 'cancelled' AND x.max_category IS NOT NULL ORDER BY x.signed_on, x.id LIMIT 1 OFFSET 1), \
+    client_deep_on = (SELECT MIN(x.signed_on) FROM contracts x WHERE x.client_id = contracts.client_id \
+        AND x.status <> 'cancelled' AND x.max_category IS NOT NULL \
+        AND (SELECT MIN(y.min_category) FROM contracts y WHERE y.client_id = x.client_id AND y.status <> 'cancelled' \
+             AND y.max_category IS NOT NULL AND y.signed_on <= x.signed_on) \
+          < (SELECT MAX(y.max_category) FROM contracts y WHERE y.client_id = x.client_id AND y.status <> 'cancelled' \
+             AND y.max_category IS NOT NULL AND y.signed_on <= x.signed_on))";
+
+/// Recomputes what a client's contracts keep of the client (after its contract facts).
+pub async fn refresh_client_facts<C: ConnectionTrait>(conn: &C, client_id: i64) -> Result<(), DbErr> {
+    conn.execute_raw(sql(
+        conn.get_database_backend(),
+        &format!("UPDATE contracts SET {CLIENT_FACTS} WHERE client_id = $1"),
+        [client_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Recomputes every contract's and client's facts (after loading contracts and orders in bulk).
 pub async fn refresh_all_contract_facts<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
     conn.execute_unprepared(&format!("UPDATE contracts SET {CONTRACT_FACTS}")).await?;
+    conn.execute_unprepared(&format!("UPDATE contracts SET {CLIENT_FACTS}")).await?;
     Ok(())
 }

@@ -1,8 +1,12 @@
 //! What the success metrics read of a contract without joining its orders: the client's region
 //! and industry (as stamped on its orders), the lowest and highest service category of its live
-//! orders (two categories or more when they differ, across contracts too) and the first acceptance
-//! of any of its orders. The marketplace keeps them current in the transaction that changes an
-//! order; this migration fills them in for the contracts that exist.
+//! orders (two categories or more when they differ, across contracts too), the first acceptance
+//! of any of its orders, and the organisations other than the signer delivering them (how many,
+//! the lowest and the highest id — all of them when there are two at most). And, on each of a
+//! client's contracts, the day the client signed its second contract and the day its contracts
+//! first spanned two service categories (live orders only): repeat- and deep-signed as of any
+//! day. The marketplace keeps them current in the transaction that changes an order; this
+//! migration fills them in for the contracts that exist.
 //!
 //! Two covering indexes let the metrics scan contracts by signing date, and a client's contracts
 //! in order, without reading the rows (which carry the agreement snapshot).
@@ -18,7 +22,21 @@ const BACKFILL: &str = "UPDATE contracts SET \
     industry = (SELECT MIN(o.industry) FROM orders o WHERE o.contract_id = contracts.id), \
     min_category = (SELECT MIN(o.category) FROM orders o WHERE o.contract_id = contracts.id AND o.status <> 'cancelled'), \
     max_category = (SELECT MAX(o.category) FROM orders o WHERE o.contract_id = contracts.id AND o.status <> 'cancelled'), \
-    first_accepted_at = (SELECT MIN(o.accepted_at) FROM orders o WHERE o.contract_id = contracts.id)";
+    first_accepted_at = (SELECT MIN(o.accepted_at) FROM orders o WHERE o.contract_id = contracts.id), \
+    other_deliverers = (SELECT COUNT(DISTINCT o.deliverer_id) FROM orders o WHERE o.contract_id = contracts.id AND o.deliverer_id <> contracts.signer_id), \
+    min_other_deliverer_id = (SELECT MIN(o.deliverer_id) FROM orders o WHERE o.contract_id = contracts.id AND o.deliverer_id <> contracts.signer_id), \
+    max_other_deliverer_id = (SELECT MAX(o.deliverer_id) FROM orders o WHERE o.contract_id = contracts.id AND o.deliverer_id <> contracts.signer_id)";
+
+/// The same statement as `marketplace::store::refresh_client_facts`, for every client.
+const BACKFILL_CLIENTS: &str = "UPDATE contracts SET \
+    client_repeat_on = (SELECT x.signed_on FROM contracts x WHERE x.client_id = contracts.client_id \
+        AND x.status <> 'cancelled' AND x.max_category IS NOT NULL ORDER BY x.signed_on, x.id LIMIT 1 OFFSET 1), \
+    client_deep_on = (SELECT MIN(x.signed_on) FROM contracts x WHERE x.client_id = contracts.client_id \
+        AND x.status <> 'cancelled' AND x.max_category IS NOT NULL \
+        AND (SELECT MIN(y.min_category) FROM contracts y WHERE y.client_id = x.client_id AND y.status <> 'cancelled' \
+             AND y.max_category IS NOT NULL AND y.signed_on <= x.signed_on) \
+          < (SELECT MAX(y.max_category) FROM contracts y WHERE y.client_id = x.client_id AND y.status <> 'cancelled' \
+             AND y.max_category IS NOT NULL AND y.signed_on <= x.signed_on))";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -30,11 +48,17 @@ impl MigrationTrait for Migration {
             string_len_null("min_category", 32),
             string_len_null("max_category", 32),
             timestamp_with_time_zone_null("first_accepted_at"),
+            integer("other_deliverers").default(0).to_owned(),
+            big_integer_null("min_other_deliverer_id"),
+            big_integer_null("max_other_deliverer_id"),
+            date_null("client_repeat_on"),
+            date_null("client_deep_on"),
         ] {
             let mut col = col;
             m.alter_table(Table::alter().table("contracts").add_column(&mut col).to_owned()).await?;
         }
         m.get_connection().execute_unprepared(BACKFILL).await?;
+        m.get_connection().execute_unprepared(BACKFILL_CLIENTS).await?;
         m.drop_index(Index::drop().name("ix_contracts_signed").table("contracts").to_owned()).await?;
         m.create_index(
             Index::create()
@@ -48,6 +72,11 @@ impl MigrationTrait for Migration {
                 .col("region")
                 .col("industry")
                 .col("first_accepted_at")
+                .col("other_deliverers")
+                .col("min_other_deliverer_id")
+                .col("max_other_deliverer_id")
+                .col("client_repeat_on")
+                .col("client_deep_on")
                 .col("id")
                 .to_owned(),
         )
@@ -86,7 +115,18 @@ impl MigrationTrait for Migration {
             Index::create().name("ix_contracts_signed").table("contracts").col("signed_on").col("client_id").to_owned(),
         )
         .await?;
-        for col in ["first_accepted_at", "max_category", "min_category", "industry", "region"] {
+        for col in [
+            "client_deep_on",
+            "client_repeat_on",
+            "max_other_deliverer_id",
+            "min_other_deliverer_id",
+            "other_deliverers",
+            "first_accepted_at",
+            "max_category",
+            "min_category",
+            "industry",
+            "region",
+        ] {
             m.alter_table(Table::alter().table("contracts").drop_column(col).to_owned()).await?;
         }
         Ok(())

@@ -441,9 +441,9 @@ fn contract_party(org: Option<i64>, param: usize) -> String {
 /// two contracts or more and bought two service categories or more (live orders only), and the
 /// organisations credited with a verified in-window success of theirs.
 ///
-/// Reads the contracts' facts (migration `m0009_contract_facts`), not their orders — but for the
-/// other deliverers of each contract when grouping by partner. A client's flags come with each of
-/// its contracts, so the cohort costs one pass, not one per contract and one per client.
+/// Reads only what the contracts keep of their orders and clients (migration
+/// `m0009_contract_facts`) — through the covering index by signing date — but for the deliverers
+/// of the rare contract with more than two other organisations delivering it.
 pub async fn cohort<C: ConnectionTrait>(
     conn: &C,
     span: &Span,
@@ -457,8 +457,10 @@ pub async fn cohort<C: ConnectionTrait>(
         key_text: Option<String>,
         signed_on: NaiveDate,
         days: Option<i64>,
-        repeat_signed: Option<bool>,
-        deep_signed: Option<bool>,
+        repeat_signed: i32,
+        deep_signed: i32,
+        min_other_deliverer_id: Option<i64>,
+        max_other_deliverer_id: Option<i64>,
     }
     #[derive(FromQueryResult)]
     struct Deliverer {
@@ -478,15 +480,20 @@ pub async fn cohort<C: ConnectionTrait>(
     };
     let in_span =
         format!("c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled'{}", contract_party(span.org, 3));
-    // Two contracts or more: their ids differ; two categories or more: the lowest category of
-    // one contract differs from the highest of another (or of itself).
+    // Repeat- and deep-signed as of the period's end: the days the client signed its second
+    // contract and first spanned two categories are on each of its contracts. Grouped by partner,
+    // the other deliverers count too: the contract knows them when they are two at most (the
+    // lowest and the highest id); the orders tell the rest.
+    let others = if group_by == GroupBy::Partner {
+        "c.min_other_deliverer_id, c.max_other_deliverer_id"
+    } else {
+        "CAST(NULL AS BIGINT) AS min_other_deliverer_id, CAST(NULL AS BIGINT) AS max_other_deliverer_id"
+    };
     let text = format!(
         "SELECT c.id, c.client_id, {kid} AS key_id, {ktext} AS key_text, c.signed_on, {days} AS days, \
-         f.repeat_signed, f.deep_signed FROM contracts c LEFT JOIN \
-         (SELECT x.client_id, MIN(x.id) < MAX(x.id) AS repeat_signed, MIN(x.min_category) < MAX(x.max_category) AS deep_signed \
-          FROM contracts x WHERE x.signed_on <= $2 AND x.status <> 'cancelled' AND x.max_category IS NOT NULL \
-          GROUP BY x.client_id) f ON f.client_id = c.client_id \
-         WHERE {in_span}"
+         CASE WHEN c.client_repeat_on <= $2 THEN 1 ELSE 0 END AS repeat_signed, \
+         CASE WHEN c.client_deep_on <= $2 THEN 1 ELSE 0 END AS deep_signed, {others} \
+         FROM contracts c WHERE {in_span}"
     );
     let values = with_org(vec![span.from.into(), span.to.into()], span.org);
     let rows = Row::find_by_statement(sql(b, &text, values.clone())).all(conn);
@@ -496,7 +503,7 @@ pub async fn cohort<C: ConnectionTrait>(
         }
         let text = format!(
             "SELECT DISTINCT o.contract_id, o.deliverer_id FROM orders o JOIN contracts c ON c.id = o.contract_id \
-             WHERE {in_span} AND o.deliverer_id IS NOT NULL AND o.deliverer_id <> c.signer_id"
+             WHERE {in_span} AND c.other_deliverers > 2 AND o.deliverer_id <> c.signer_id"
         );
         Deliverer::find_by_statement(sql(b, &text, values.clone())).all(conn).await
     };
@@ -519,13 +526,16 @@ pub async fn cohort<C: ConnectionTrait>(
     let mut signings = Vec::with_capacity(rows.len());
     for r in rows {
         clients.entry(r.client_id).or_insert_with(|| ClientOutcome {
-            repeat_signed: r.repeat_signed.unwrap_or(false),
-            deep_signed: r.deep_signed.unwrap_or(false),
+            repeat_signed: r.repeat_signed > 0,
+            deep_signed: r.deep_signed > 0,
             credited: HashSet::new(),
         });
         let mut keys = vec![key_of(r.key_id, r.key_text)];
-        if let Some(others) = deliverers.remove(&r.id) {
-            keys.extend(others.into_iter().map(Key::Org));
+        if let Some(all) = deliverers.remove(&r.id) {
+            keys.extend(all.into_iter().map(Key::Org));
+        } else {
+            let (low, high) = (r.min_other_deliverer_id, r.max_other_deliverer_id);
+            keys.extend(low.into_iter().chain(high.filter(|h| Some(*h) != low)).map(Key::Org));
         }
         signings.push(Signing {
             keys,
