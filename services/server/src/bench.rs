@@ -129,6 +129,9 @@ pub(crate) const RATING_COLS: [&str; 10] = [
 pub(crate) async fn after_load<C: ConnectionTrait>(conn: &C, tables: &[&str]) -> anyhow::Result<()> {
     let b = conn.get_database_backend();
     if tables.contains(&"orders") {
+        // Statistics first: without them PostgreSQL plans the per-contract subqueries of a
+        // freshly loaded table so badly that the refresh takes tens of minutes instead of seconds.
+        conn.execute_raw(sql(b, "ANALYZE", [])).await?;
         marketplace::store::refresh_all_contract_facts(conn).await?;
     }
     if b == sea_orm::DbBackend::Postgres {
