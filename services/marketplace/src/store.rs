@@ -8,8 +8,8 @@ use platform::Scope;
 use platform::db::sql;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Value,
 };
 
 use crate::domain::Quality;
@@ -890,9 +890,10 @@ pub async fn bump_settle_rev<C: ConnectionTrait>(conn: &C, contract_id: i64) -> 
     Ok(())
 }
 
-/// What the success metrics read of a contract without joining its orders (migration
-/// `m0009_contract_facts`): region and industry as on its orders, the lowest and highest category
-/// of its live orders, its first acceptance, and the other organisations delivering its orders
+/// What the success metrics read of a contract without joining its orders (migrations
+/// `m0009_contract_facts`, `m0010_metrics_indexes`): region and industry as on its orders, the
+/// lowest and highest category of its live orders, its first acceptance (and the days to it from
+/// signing, see [`first_acceptance_days`]), and the other organisations delivering its orders
 /// (how many, the lowest and highest id). Kept current in every transaction that creates a
 /// contract or moves one of its orders to another deliverer, acceptance or cancellation.
 const CONTRACT_FACTS: &str = "region = (SELECT MIN(o.region) FROM orders o WHERE o.contract_id = contracts.id), \
@@ -907,14 +908,26 @@ const CONTRACT_FACTS: &str = "region = (SELECT MIN(o.region) FROM orders o WHERE
 /// Recomputes a contract's facts from its orders; with `settle`, also marks its money split as
 /// changed (see [`bump_settle_rev`]), in the same statement.
 pub async fn refresh_contract_facts<C: ConnectionTrait>(conn: &C, contract_id: i64, settle: bool) -> Result<(), DbErr> {
+    let b = conn.get_database_backend();
     let bump = if settle { "settle_rev = settle_rev + 1, " } else { "" };
-    conn.execute_raw(sql(
-        conn.get_database_backend(),
-        &format!("UPDATE contracts SET {bump}{CONTRACT_FACTS} WHERE id = $1"),
-        [contract_id.into()],
-    ))
-    .await?;
+    let days = first_acceptance_days(b);
+    let text = format!("UPDATE contracts SET {bump}{CONTRACT_FACTS}, {days} WHERE id = $1");
+    conn.execute_raw(sql(b, &text, [contract_id.into()])).await?;
     Ok(())
+}
+
+/// The days from signing to the first acceptance of one of the contract's orders (its UTC day).
+fn first_acceptance_days(b: DbBackend) -> &'static str {
+    match b {
+        DbBackend::Postgres => {
+            "first_acceptance_days = CAST((SELECT MIN(o.accepted_at) FROM orders o WHERE o.contract_id = contracts.id) \
+             AT TIME ZONE 'UTC' AS DATE) - contracts.signed_on"
+        }
+        _ => {
+            "first_acceptance_days = CAST(julianday(substr((SELECT MIN(o.accepted_at) FROM orders o \
+             WHERE o.contract_id = contracts.id), 1, 10)) - julianday(contracts.signed_on) AS INTEGER)"
+        }
+    }
 }
 
 /// What every contract of a client keeps of the client (migration `m0009_contract_facts`): the
@@ -942,7 +955,8 @@ pub async fn refresh_client_facts<C: ConnectionTrait>(conn: &C, client_id: i64) 
 
 /// Recomputes every contract's and client's facts (after loading contracts and orders in bulk).
 pub async fn refresh_all_contract_facts<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
-    conn.execute_unprepared(&format!("UPDATE contracts SET {CONTRACT_FACTS}")).await?;
+    let days = first_acceptance_days(conn.get_database_backend());
+    conn.execute_unprepared(&format!("UPDATE contracts SET {CONTRACT_FACTS}, {days}")).await?;
     conn.execute_unprepared(&format!("UPDATE contracts SET {CLIENT_FACTS}")).await?;
     Ok(())
 }

@@ -15,6 +15,7 @@ mod m0006_credentials;
 mod m0007_success;
 mod m0008_tiers;
 mod m0009_contract_facts;
+mod m0010_metrics_indexes;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_success::Migration),
             Box::new(m0008_tiers::Migration),
             Box::new(m0009_contract_facts::Migration),
+            Box::new(m0010_metrics_indexes::Migration),
         ]
     }
 }

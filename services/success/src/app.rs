@@ -578,10 +578,10 @@ impl Success {
         let span = Span { from: q.from, to: q.to, org };
         // Independent reads, side by side on the reader pool.
         let ((signings, clients), maintenance, ratings, deliveries) = tokio::try_join!(
-            store::cohort(conn, &span, q.group_by),
-            store::maintenance_due(conn, &span, q.group_by),
-            store::rating_tallies(conn, &span, q.group_by),
-            store::delivery_tallies(conn, &span, q.group_by),
+            timed("cohort", store::cohort(conn, &span, q.group_by)),
+            timed("maintenance", store::maintenance_due(conn, &span, q.group_by)),
+            timed("ratings", store::rating_tallies(conn, &span, q.group_by)),
+            timed("deliveries", store::delivery_tallies(conn, &span, q.group_by)),
         )?;
         let mut facts = Facts { signings, clients, maintenance, ratings, deliveries };
         if let Some(org) = own_row
@@ -664,6 +664,14 @@ impl Success {
 }
 
 /// The default period of a metrics request: the twelve months up to today.
+/// Runs a read and logs, at debug level, how long it took.
+async fn timed<T>(what: &'static str, read: impl std::future::Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let out = read.await;
+    tracing::debug!(read = what, ms = started.elapsed().as_secs_f64() * 1000.0, "metrics read");
+    out
+}
+
 pub fn trailing_twelve_months(today: NaiveDate) -> (NaiveDate, NaiveDate) {
     let from = today.checked_sub_months(chrono::Months::new(12)).and_then(|d| d.succ_opt()).unwrap_or(today);
     (from, today)

@@ -58,6 +58,15 @@ impl Month {
         (1..=12).contains(&month).then_some(Month { year: y.parse().ok()?, month })
     }
 
+    /// The first month of the bucket this month falls in.
+    pub fn bucket_start(self, g: Granularity) -> Month {
+        match g {
+            Granularity::Month => self,
+            Granularity::Quarter => Month { year: self.year, month: self.month.saturating_sub(1) / 3 * 3 + 1 },
+            Granularity::Year => Month { year: self.year, month: 1 },
+        }
+    }
+
     /// The label of the bucket this month falls in: "2026-03", "2026-Q1", "2026".
     pub fn bucket(self, g: Granularity) -> String {
         match g {
@@ -201,13 +210,13 @@ pub struct MetricRow {
 /// Adds the facts up into one row per group (by key, or by period bucket).
 pub fn compute(facts: &Facts, group_by: GroupBy, granularity: Granularity) -> Vec<MetricRow> {
     aggregate(facts, |key, month| match group_by {
-        GroupBy::Period => ((Key::None, Some(month.bucket(granularity))), key.clone()),
-        _ => ((key.clone(), None), key.clone()),
+        GroupBy::Period => ((Key::None, Some(month.bucket_start(granularity))), key),
+        _ => ((key.clone(), None), key),
     })
     .into_iter()
     .map(|((key, period), mut row)| {
         row.key = (group_by != GroupBy::Period).then_some(key);
-        row.period = period;
+        row.period = period.map(|m| m.bucket(granularity));
         row
     })
     .collect()
@@ -215,16 +224,20 @@ pub fn compute(facts: &Facts, group_by: GroupBy, granularity: Granularity) -> Ve
 
 /// Adds every fact up into one row, each client once, its success its own.
 pub fn total(facts: &Facts) -> MetricRow {
-    aggregate(facts, |_, _| ((Key::None, None), Key::None)).into_values().next().unwrap_or_default()
+    aggregate(facts, |_, _| ((Key::None, None), &Key::None)).into_values().next().unwrap_or_default()
 }
 
-type Group = (Key, Option<String>);
+/// A group: its key, and the first month of its period bucket when grouped by period.
+type Group = (Key, Option<Month>);
 
 /// Adds the facts up by the group `group` puts them in (with the key a success is credited to).
 /// A signing counts once in each group its keys fall in.
-fn aggregate(facts: &Facts, group: impl Fn(&Key, Month) -> (Group, Key)) -> BTreeMap<Group, MetricRow> {
-    let mut rows: BTreeMap<Group, MetricRow> = BTreeMap::new();
-    let mut cohort: HashSet<(Group, i64)> = HashSet::new();
+fn aggregate<'k>(facts: &'k Facts, group: impl Fn(&'k Key, Month) -> (Group, &'k Key)) -> BTreeMap<Group, MetricRow> {
+    // Tens of thousands of signings pass through here per request: a fast hasher (the keys are
+    // ids and short labels, not attacker-chosen in bulk).
+    let mut rows: foldhash::HashMap<Group, MetricRow> = Default::default();
+    let mut cohort: foldhash::HashSet<(Group, i64)> =
+        std::collections::HashSet::with_capacity_and_hasher(facts.signings.len(), Default::default());
     let mut seen: Vec<Group> = Vec::new();
     for s in &facts.signings {
         seen.clear();
@@ -233,18 +246,22 @@ fn aggregate(facts: &Facts, group: impl Fn(&Key, Month) -> (Group, Key)) -> BTre
             if seen.contains(&g) {
                 continue;
             }
-            seen.push(g.clone());
-            let row = rows.entry(g.clone()).or_default();
+            let first_of_client = cohort.insert((g.clone(), s.client_id));
+            let row = match rows.get_mut(&g) {
+                Some(row) => row,
+                None => rows.entry(g.clone()).or_default(),
+            };
             if let Some(days) = s.days_to_first_acceptance {
                 row.days_to_first_acceptance.add(1, days);
             }
-            if cohort.insert((g, s.client_id)) {
+            if first_of_client {
                 row.clients = row.clients.saturating_add(1);
                 let outcome = facts.clients.get(&s.client_id);
-                row.success.add(outcome.is_some_and(|o| o.succeeded_for(&credited, s.client_id)));
+                row.success.add(outcome.is_some_and(|o| o.succeeded_for(credited, s.client_id)));
                 row.repeat_sign.add(outcome.is_some_and(|o| o.repeat_signed));
                 row.deep_sign.add(outcome.is_some_and(|o| o.deep_signed));
             }
+            seen.push(g);
         }
     }
     for t in &facts.maintenance {
@@ -256,7 +273,7 @@ fn aggregate(facts: &Facts, group: impl Fn(&Key, Month) -> (Group, Key)) -> BTre
     for t in &facts.deliveries {
         rows.entry(group(&t.key, t.month).0).or_default().on_time.add_tally(t);
     }
-    rows
+    rows.into_iter().collect()
 }
 
 /// The months a period spans, first and last included.
@@ -280,6 +297,31 @@ pub fn maintenance_years(
             (from <= due && due <= to).then_some((k, due))
         })
         .collect()
+}
+
+/// The signing days whose year `k` (≥ 2) falls due between `from` and `to`, as the first and last
+/// such day: the anniversary moves with the signing day, never backwards, so they are one
+/// interval — exactly the days for which [`maintenance_years`] yields `k`. None when no day does.
+pub fn signed_for_year(k: i32, from: NaiveDate, to: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let months = chrono::Months::new(u32::try_from(k.checked_sub(1)?.checked_mul(12)?).ok()?);
+    let due = |d: NaiveDate| d.checked_add_months(months);
+    let mut first = from.checked_sub_months(months)?;
+    let mut last = to.checked_sub_months(months)?;
+    // Subtracting months clamps the day (and the anniversary of 29 February is 28 February):
+    // a step or two puts each end on the exact day.
+    for _ in 0..4 {
+        if due(first)? < from {
+            first = first.succ_opt()?;
+        } else if first.pred_opt().and_then(due).is_some_and(|d| d >= from) {
+            first = first.pred_opt()?;
+        }
+        if due(last)? > to {
+            last = last.pred_opt()?;
+        } else if last.succ_opt().and_then(due).is_some_and(|d| d <= to) {
+            last = last.succ_opt()?;
+        }
+    }
+    (first <= last).then_some((first, last))
 }
 
 #[cfg(test)]
@@ -311,6 +353,17 @@ mod tests {
         let years = maintenance_years(d("2024-03-15"), 3, d("2025-01-01"), d("2026-12-31"));
         assert_eq!(years, vec![(2, d("2025-03-15")), (3, d("2026-03-15"))]);
         assert!(maintenance_years(d("2024-03-15"), 1, d("2025-01-01"), d("2026-12-31")).is_empty());
+    }
+
+    #[test]
+    fn the_days_signed_for_a_year_due_in_a_period_follow_29_february() {
+        // Signed on 29 February 2024, year 2 starts on 28 February 2025.
+        assert_eq!(signed_for_year(2, d("2025-02-28"), d("2025-02-28")), Some((d("2024-02-28"), d("2024-02-29"))));
+        assert_eq!(signed_for_year(2, d("2025-03-01"), d("2025-12-31")), Some((d("2024-03-01"), d("2024-12-31"))));
+        // No year starts on 29 February 2028: contracts signed on 28 February 2026 start year 3 on
+        // the 28th.
+        assert_eq!(signed_for_year(3, d("2028-02-29"), d("2028-03-01")), Some((d("2026-03-01"), d("2026-03-01"))));
+        assert_eq!(signed_for_year(2, d("2025-02-28"), d("2025-02-27")), None);
     }
 
     #[test]
@@ -400,7 +453,25 @@ mod tests {
             })
     }
 
+    fn arb_day() -> impl Strategy<Value = NaiveDate> {
+        // 2020-01-01 and the next 3,000 days: several 29 Februaries.
+        (0i64..3000).prop_map(|n| d("2020-01-01") + chrono::Duration::days(n))
+    }
+
     proptest! {
+        #[test]
+        fn the_days_signed_for_a_year_are_those_whose_year_falls_due(
+            from in arb_day(), len in 0i64..800, k in 2i32..=10, offset in -5i64..810,
+        ) {
+            // Signing days around those whose year k starts in the period, ends included.
+            let to = from + chrono::Duration::days(len);
+            let back = chrono::Months::new(u32::try_from((k - 1) * 12).unwrap_or_default());
+            let signed = from.checked_sub_months(back).unwrap_or(from) + chrono::Duration::days(offset);
+            let due = maintenance_years(signed, 10, from, to).iter().any(|(year, _)| *year == k);
+            let window = signed_for_year(k, from, to);
+            prop_assert_eq!(due, window.is_some_and(|(a, b)| a <= signed && signed <= b), "{:?}", window);
+        }
+
         #[test]
         fn rates_are_fractions_and_additive_counts_survive_any_grouping(facts in arb_facts()) {
             for g in [GroupBy::Partner, GroupBy::Period] {

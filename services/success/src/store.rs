@@ -389,12 +389,22 @@ fn tallies(rows: Vec<TallyRow>) -> Result<Vec<Tally>, DbErr> {
 /// Ratings given in the period: count and sum of overall stars per group and month.
 pub async fn rating_tallies<C: ConnectionTrait>(conn: &C, span: &Span, group_by: GroupBy) -> Result<Vec<Tally>, DbErr> {
     let b = conn.get_database_backend();
-    let (kid, ktext) = order_key(group_by);
+    // A rating keeps its order's deliverer (fixed once the order was accepted): by partner, or by
+    // period, the ratings alone are read — their covering index by day; the order is joined for
+    // its region or industry, or to restrict to one organisation's business.
+    let (kid, ktext) = match group_by {
+        GroupBy::Partner => ("r.deliverer_id", NO_TEXT),
+        other => order_key(other),
+    };
+    let join = if span.org.is_some() || matches!(group_by, GroupBy::Region | GroupBy::Industry) {
+        " JOIN orders o ON o.id = r.order_id"
+    } else {
+        ""
+    };
     let m = month_of(b, "r.created_at", false);
     let text = format!(
         "SELECT {kid} AS key_id, {ktext} AS key_text, {m} AS month, COUNT(*) AS n, SUM(r.overall) AS s \
-         FROM ratings r JOIN orders o ON o.id = r.order_id \
-         WHERE r.created_at >= $1 AND r.created_at < $2{} GROUP BY {kid}, {ktext}, {m}",
+         FROM ratings r{join} WHERE r.created_at >= $1 AND r.created_at < $2{} GROUP BY {kid}, {ktext}, {m}",
         order_party(span.org, 3)
     );
     let rows =
@@ -436,14 +446,32 @@ fn contract_party(org: Option<i64>, param: usize) -> String {
     }
 }
 
+/// One contract of a cohort as the database hands it over, an array in a JSON array: id, client,
+/// the key of the grouping (an organisation id, a region or industry, or null), signing day, days
+/// to the first acceptance, flags (1: the client had signed two contracts by the period's end,
+/// 2: it had bought two categories), and the lowest and highest id of the other deliverers
+/// (grouped by partner).
+#[derive(serde::Deserialize)]
+struct CohortFact(i64, i64, Option<FactKey>, NaiveDate, Option<i64>, u8, Option<i64>, Option<i64>);
+
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum FactKey {
+    Id(i64),
+    Text(String),
+}
+
 /// The cohort of a period: the contracts signed in it (with their first acceptance, keyed for
 /// the grouping) and what became of their clients — whether, by the period's end, each had signed
 /// two contracts or more and bought two service categories or more (live orders only), and the
 /// organisations credited with a verified in-window success of theirs.
 ///
-/// Reads only what the contracts keep of their orders and clients (migration
-/// `m0009_contract_facts`) — through the covering index by signing date — but for the deliverers
-/// of the rare contract with more than two other organisations delivering it.
+/// Reads only what the contracts keep of their orders and clients (migrations
+/// `m0009_contract_facts`, `m0010_metrics_indexes`) — through the covering index by signing date —
+/// but for the deliverers of the rare contract with more than two other organisations delivering
+/// it. The contracts come back as one JSON array (see [`CohortFact`]): a twelve-month cohort is
+/// tens of thousands of contracts, and handing them over one row at a time cost the driver more
+/// than the database spent finding them.
 pub async fn cohort<C: ConnectionTrait>(
     conn: &C,
     span: &Span,
@@ -451,16 +479,7 @@ pub async fn cohort<C: ConnectionTrait>(
 ) -> Result<(Vec<Signing>, HashMap<i64, ClientOutcome>), DbErr> {
     #[derive(FromQueryResult)]
     struct Row {
-        id: i64,
-        client_id: i64,
-        key_id: Option<i64>,
-        key_text: Option<String>,
-        signed_on: NaiveDate,
-        days: Option<i64>,
-        repeat_signed: i32,
-        deep_signed: i32,
-        min_other_deliverer_id: Option<i64>,
-        max_other_deliverer_id: Option<i64>,
+        facts: Option<String>,
     }
     #[derive(FromQueryResult)]
     struct Deliverer {
@@ -473,10 +492,9 @@ pub async fn cohort<C: ConnectionTrait>(
         org_id: i64,
     }
     let b = conn.get_database_backend();
-    let (kid, ktext) = contract_key(group_by);
-    let days = match b {
-        DbBackend::Postgres => "CAST(CAST(c.first_accepted_at AT TIME ZONE 'UTC' AS DATE) - c.signed_on AS BIGINT)",
-        _ => "CAST(julianday(substr(c.first_accepted_at, 1, 10)) - julianday(c.signed_on) AS INTEGER)",
+    let key = match contract_key(group_by) {
+        (NO_ID, text) => text,
+        (id, _) => id,
     };
     let in_span =
         format!("c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled'{}", contract_party(span.org, 3));
@@ -487,16 +505,20 @@ pub async fn cohort<C: ConnectionTrait>(
     let others = if group_by == GroupBy::Partner {
         "c.min_other_deliverer_id, c.max_other_deliverer_id"
     } else {
-        "CAST(NULL AS BIGINT) AS min_other_deliverer_id, CAST(NULL AS BIGINT) AS max_other_deliverer_id"
+        "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
     };
-    let text = format!(
-        "SELECT c.id, c.client_id, {kid} AS key_id, {ktext} AS key_text, c.signed_on, {days} AS days, \
-         CASE WHEN c.client_repeat_on <= $2 THEN 1 ELSE 0 END AS repeat_signed, \
-         CASE WHEN c.client_deep_on <= $2 THEN 1 ELSE 0 END AS deep_signed, {others} \
-         FROM contracts c WHERE {in_span}"
+    let fact = format!(
+        "c.id, c.client_id, {key}, c.signed_on, c.first_acceptance_days, \
+         CASE WHEN c.client_repeat_on <= $2 THEN 1 ELSE 0 END + CASE WHEN c.client_deep_on <= $2 THEN 2 ELSE 0 END, \
+         {others}"
     );
+    let all = match b {
+        DbBackend::Postgres => format!("CAST(json_agg(json_build_array({fact})) AS TEXT)"),
+        _ => format!("json_group_array(json_array({fact}))"),
+    };
+    let text = format!("SELECT {all} AS facts FROM contracts c WHERE {in_span}");
     let values = with_org(vec![span.from.into(), span.to.into()], span.org);
-    let rows = Row::find_by_statement(sql(b, &text, values.clone())).all(conn);
+    let rows = Row::find_by_statement(sql(b, &text, values.clone())).one(conn);
     let deliverers = async {
         if group_by != GroupBy::Partner {
             return Ok(Vec::new());
@@ -509,7 +531,8 @@ pub async fn cohort<C: ConnectionTrait>(
     };
     let text = format!(
         "SELECT m.client_id, cr.org_id FROM outcome_milestones m JOIN outcome_credits cr ON cr.outcome_id = m.id \
-         WHERE m.status = 'verified' AND m.in_window = $3 AND m.client_id IN (SELECT c.client_id FROM contracts c WHERE {})",
+         WHERE m.status = 'verified' AND m.in_window = $3 \
+         AND EXISTS (SELECT 1 FROM contracts c WHERE c.client_id = m.client_id AND {})",
         in_span.replace("$3", "$4")
     );
     let mut credit_values = vec![span.from.into(), span.to.into(), true.into()];
@@ -517,31 +540,38 @@ pub async fn cohort<C: ConnectionTrait>(
         credit_values.push(o.into());
     }
     let credits = Credit::find_by_statement(sql(b, &text, credit_values)).all(conn);
-    let (rows, deliverer_rows, credits) = tokio::try_join!(rows, deliverers, credits)?;
+    let (row, deliverer_rows, credits) = tokio::try_join!(rows, deliverers, credits)?;
+    let facts: Vec<CohortFact> = match row.and_then(|r| r.facts) {
+        Some(json) => serde_json::from_str(&json).map_err(|e| DbErr::Custom(format!("cohort facts: {e}")))?,
+        None => Vec::new(),
+    };
     let mut deliverers: HashMap<i64, Vec<i64>> = HashMap::new();
     for d in deliverer_rows {
         deliverers.entry(d.contract_id).or_default().push(d.deliverer_id);
     }
     let mut clients: HashMap<i64, ClientOutcome> = HashMap::new();
-    let mut signings = Vec::with_capacity(rows.len());
-    for r in rows {
-        clients.entry(r.client_id).or_insert_with(|| ClientOutcome {
-            repeat_signed: r.repeat_signed > 0,
-            deep_signed: r.deep_signed > 0,
+    let mut signings = Vec::with_capacity(facts.len());
+    for CohortFact(id, client_id, key, signed_on, days, flags, low, high) in facts {
+        clients.entry(client_id).or_insert_with(|| ClientOutcome {
+            repeat_signed: flags & 1 != 0,
+            deep_signed: flags & 2 != 0,
             credited: HashSet::new(),
         });
-        let mut keys = vec![key_of(r.key_id, r.key_text)];
-        if let Some(all) = deliverers.remove(&r.id) {
+        let mut keys = vec![match key {
+            Some(FactKey::Id(i)) => Key::Org(i),
+            Some(FactKey::Text(t)) => Key::Text(t),
+            None => Key::None,
+        }];
+        if let Some(all) = deliverers.remove(&id) {
             keys.extend(all.into_iter().map(Key::Org));
         } else {
-            let (low, high) = (r.min_other_deliverer_id, r.max_other_deliverer_id);
             keys.extend(low.into_iter().chain(high.filter(|h| Some(*h) != low)).map(Key::Org));
         }
         signings.push(Signing {
             keys,
-            month: Month::of(r.signed_on),
-            client_id: r.client_id,
-            days_to_first_acceptance: r.days.map(|d| Ord::max(d, 0)),
+            month: Month::of(signed_on),
+            client_id,
+            days_to_first_acceptance: days.map(|d| Ord::max(d, 0)),
         });
     }
     for c in credits {
@@ -551,68 +581,86 @@ pub async fn cohort<C: ConnectionTrait>(
 }
 
 /// The maintenance years that fell due in the period, and whether each was paid.
+///
+/// Year k ≥ 2 of a contract falls due on its (k−1)th anniversary, in the month it was signed k−1
+/// years later; the contracts whose year k falls due in the period are those signed in one
+/// interval of days ([`crate::metrics::signed_for_year`]). So the database counts them per key,
+/// year and month of signing — and, of those, the ones paid for that year (net of refunds, more
+/// than zero) — and no contract is read one by one.
 pub async fn maintenance_due<C: ConnectionTrait>(
     conn: &C,
     span: &Span,
     group_by: GroupBy,
 ) -> Result<Vec<Tally>, DbErr> {
-    // Contracts of one key signed on the same day for the same term share their anniversaries,
-    // so the database counts them (and those paid for each year) instead of listing them.
     #[derive(FromQueryResult)]
     struct Row {
         key_id: Option<i64>,
         key_text: Option<String>,
-        signed_on: NaiveDate,
-        term_years: i32,
-        n: i64,
-    }
-    #[derive(FromQueryResult)]
-    struct Paid {
-        key_id: Option<i64>,
-        key_text: Option<String>,
-        signed_on: NaiveDate,
-        term_years: i32,
         year: i32,
+        month: String,
         n: i64,
     }
     let b = conn.get_database_backend();
-    // Year k ≥ 2 starts k−1 years after signing; terms are at most ten years.
-    let earliest = span.from.checked_sub_months(chrono::Months::new(12 * 10)).unwrap_or(span.from);
-    let latest = span.to.checked_sub_months(chrono::Months::new(12)).unwrap_or(span.to);
-    let filter = format!(
-        "c.term_years >= 2 AND c.signed_on >= $1 AND c.signed_on <= $2 AND c.status <> 'cancelled'{}",
-        contract_party(span.org, 3)
-    );
-    let values = with_org(vec![earliest.into(), latest.into()], span.org);
     let (kid, ktext) = contract_key(group_by);
-    let text = format!(
-        "SELECT {kid} AS key_id, {ktext} AS key_text, c.signed_on, c.term_years, COUNT(*) AS n FROM contracts c \
-         WHERE {filter} GROUP BY {kid}, {ktext}, c.signed_on, c.term_years"
-    );
-    let contracts = Row::find_by_statement(sql(b, &text, values.clone())).all(conn);
-    // A year is renewed when its maintenance payments, net of refunds, are more than zero.
-    let text = format!(
-        "SELECT key_id, key_text, signed_on, term_years, year, COUNT(*) AS n FROM \
-         (SELECT {kid} AS key_id, {ktext} AS key_text, c.signed_on, c.term_years, p.year \
-          FROM payments p JOIN contracts c ON c.id = p.contract_id WHERE p.stream = 'maintenance' AND {filter} \
-          GROUP BY c.id, {kid}, {ktext}, c.signed_on, c.term_years, p.year HAVING SUM(p.amount_fen) > 0) y \
-         GROUP BY key_id, key_text, signed_on, term_years, year"
-    );
-    let payments = Paid::find_by_statement(sql(b, &text, values)).all(conn);
-    let (contracts, payments) = tokio::try_join!(contracts, payments)?;
-    let mut paid: HashMap<(Key, NaiveDate, i32, i32), i64> = HashMap::new();
-    for p in payments {
-        paid.insert((key_of(p.key_id, p.key_text), p.signed_on, p.term_years, p.year), p.n);
+    let signed_month = month_of(b, "c.signed_on", true);
+    // Terms are at most ten years.
+    let years: Vec<(i32, NaiveDate, NaiveDate)> = (2..=10)
+        .filter_map(|k| crate::metrics::signed_for_year(k, span.from, span.to).map(|(a, z)| (k, a, z)))
+        .collect();
+    if years.is_empty() {
+        return Ok(Vec::new());
     }
-    let mut out = Vec::new();
-    for c in contracts {
-        let key = key_of(c.key_id, c.key_text);
-        for (k, due) in crate::metrics::maintenance_years(c.signed_on, c.term_years, span.from, span.to) {
-            let renewed = paid.get(&(key.clone(), c.signed_on, c.term_years, k)).copied().unwrap_or(0);
-            out.push(Tally { key: key.clone(), month: Month::of(due), count: c.n, sum: renewed });
+    let mut values: Vec<Value> = Vec::new();
+    let mut due_parts = Vec::new();
+    let mut paid_parts = Vec::new();
+    for (k, first, last) in &years {
+        let n = values.len();
+        values.extend([(*first).into(), (*last).into()]);
+        let filter = format!(
+            "c.term_years >= {k} AND c.signed_on >= ${} AND c.signed_on <= ${} AND c.status <> 'cancelled'{}",
+            n + 1,
+            n + 2,
+            contract_party(span.org, n + 3)
+        );
+        if let Some(o) = span.org {
+            values.push(o.into());
         }
+        // By day first, as the index by signing date has them (and, next, the signer): no sort.
+        due_parts.push(format!(
+            "SELECT key_id, key_text, {k} AS year, month, CAST(SUM(n) AS BIGINT) AS n FROM \
+             (SELECT {kid} AS key_id, {ktext} AS key_text, {signed_month} AS month, COUNT(*) AS n \
+              FROM contracts c WHERE {filter} GROUP BY c.signed_on, {kid}, {ktext}) d \
+             GROUP BY key_id, key_text, month"
+        ));
+        paid_parts.push(format!(
+            "SELECT key_id, key_text, {k} AS year, month, COUNT(*) AS n FROM \
+             (SELECT {kid} AS key_id, {ktext} AS key_text, {signed_month} AS month \
+              FROM payments p JOIN contracts c ON c.id = p.contract_id \
+              WHERE p.stream = 'maintenance' AND p.year = {k} AND {filter} \
+              GROUP BY c.id, {kid}, {ktext}, {signed_month} HAVING SUM(p.amount_fen) > 0) y \
+             GROUP BY key_id, key_text, month"
+        ));
     }
-    Ok(out)
+    let due = Row::find_by_statement(sql(b, &due_parts.join(" UNION ALL "), values.clone())).all(conn);
+    let paid = Row::find_by_statement(sql(b, &paid_parts.join(" UNION ALL "), values)).all(conn);
+    let (due, paid) = tokio::try_join!(due, paid)?;
+    // The month a year falls due: the month of signing, k − 1 years on.
+    let due_month = |r: &Row| -> Result<Month, DbErr> {
+        let signed = month(&r.month)?;
+        Ok(Month { year: signed.year + r.year - 1, month: signed.month })
+    };
+    let mut renewed: HashMap<(Key, i32, String), i64> = HashMap::new();
+    for p in paid {
+        renewed.insert((key_of(p.key_id, p.key_text), p.year, p.month), p.n);
+    }
+    due.into_iter()
+        .map(|r| {
+            let month = due_month(&r)?;
+            let key = key_of(r.key_id, r.key_text);
+            let sum = renewed.get(&(key.clone(), r.year, r.month)).copied().unwrap_or(0);
+            Ok(Tally { key, month, count: r.n, sum })
+        })
+        .collect()
 }
 
 // ---- cash flow ---------------------------------------------------------------------------
