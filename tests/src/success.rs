@@ -15,6 +15,7 @@ both!(
     outcome_milestones_are_reported_with_evidence_and_verified_once,
     a_verified_success_is_credited_and_counted,
     metrics_match_the_contracts_orders_and_ratings_behind_them,
+    maintenance_renewal_counts_the_years_due_and_those_paid,
     cash_flow_matches_payments_and_payouts,
     the_outcome_catalog_is_kept_by_the_platform_admin,
 );
@@ -204,6 +205,7 @@ async fn metrics_match_the_contracts_orders_and_ratings_behind_them(b: Backend) 
     let ops = park.login("ops@vpark.demo").await;
     let from = today - Duration::days(364);
     let base = format!("/api/v1/success-metrics?from={from}&to={today}");
+    let many = contract_with_three_other_deliverers(&park, &ops).await;
 
     let contracts = ops.get("/api/v1/contracts?limit=200").await.items();
     let clients: HashSet<i64> = contracts.iter().map(|c| c["client"]["id"].as_i64().unwrap()).collect();
@@ -248,6 +250,24 @@ async fn metrics_match_the_contracts_orders_and_ratings_behind_them(b: Backend) 
     let accepted: HashSet<i64> =
         orders.iter().filter(|o| !o["accepted_at"].is_null()).map(|o| o["contract_id"].as_i64().unwrap()).collect();
     assert_eq!(total["days_to_first_acceptance"]["count"], accepted.len() as i64);
+    // …and its average: from signing to the first acceptance (UTC days) of each such contract.
+    let mut first = std::collections::HashMap::<i64, chrono::NaiveDate>::new();
+    for o in orders.iter().filter(|o| !o["accepted_at"].is_null()) {
+        let at = chrono::DateTime::parse_from_rfc3339(o["accepted_at"].as_str().unwrap()).unwrap();
+        let day = at.with_timezone(&chrono::Utc).date_naive();
+        let e = first.entry(o["contract_id"].as_i64().unwrap()).or_insert(day);
+        *e = (*e).min(day);
+    }
+    let days: i64 = contracts
+        .iter()
+        .filter_map(|c| {
+            let signed = chrono::NaiveDate::parse_from_str(c["signed_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+            first.get(&c["id"].as_i64().unwrap()).map(|f| (*f - signed).num_days().max(0))
+        })
+        .sum();
+    let average = rust_decimal::Decimal::from(days) / rust_decimal::Decimal::from(first.len() as i64);
+    let average = average.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    assert_eq!(total["days_to_first_acceptance"]["average"], format!("{average:.2}"));
     // Grouped by partner: each client once per partner that signed or delivers one of its
     // contracts; days to first acceptance over those contracts with an accepted order.
     let live: HashSet<i64> =
@@ -267,6 +287,13 @@ async fn metrics_match_the_contracts_orders_and_ratings_behind_them(b: Backend) 
         assert_eq!(row["clients"], clients.len() as i64, "partner {p}: {row}");
         let accepted_here = mine_contracts.intersection(&accepted).count() as i64;
         assert_eq!(row["days_to_first_acceptance"]["count"], accepted_here, "partner {p}: {row}");
+    }
+    // The contract delivered by three organisations besides its signer counts for each of them.
+    let many_deliverers: HashSet<i64> =
+        orders.iter().filter(|o| o["contract_id"] == many).map(|o| o["deliverer"]["id"].as_i64().unwrap()).collect();
+    assert_eq!(many_deliverers.len(), 3, "{many_deliverers:?}");
+    for d in &many_deliverers {
+        assert!(partner_rows.iter().any(|r| r["org_id"] == *d), "deliverer {d} has a row");
     }
     // Grouped by quarter: each client once per quarter it signed in.
     let by_quarter = ops.get(&format!("{base}&group_by=period&granularity=quarter")).await.expect(200).clone();
@@ -314,6 +341,127 @@ async fn metrics_match_the_contracts_orders_and_ratings_behind_them(b: Backend) 
     ops.get(&format!("/api/v1/success-metrics?from={long_ago}&to={today}")).await.problem(422, "invalid_field");
     let bad = ops.get("/api/v1/success-metrics?group_by=planet").await;
     assert_eq!(bad.status, 400, "{:?}", bad.body);
+    park.stop().await;
+}
+
+/// Ops register a three-line contract of the Hangzhou team with a Shanghai client (where most
+/// partners serve) and dispatch each line to a different eligible organisation other than the
+/// team, chosen from each order's recommendations; returns its id.
+async fn contract_with_three_other_deliverers(park: &TestPark, ops: &User) -> i64 {
+    let clients = ops.get("/api/v1/organisations?kind=client&region=shanghai&limit=1").await.items();
+    let client = id(clients.first().expect("a demo client in Shanghai"));
+    let team = park.org_id_of("team@vpark.demo").await;
+    let manager = park.user_id("team@vpark.demo").await;
+    let c = ops
+        .post(
+            "/api/v1/contracts",
+            json!({"client_id": client, "signer_id": team, "account_manager_id": manager,
+                "signed_on": park.today().to_string(), "term_years": 1,
+                "first_year_amount": "90000.00", "annual_maintenance_fee": "0.00",
+                "lines": [{"service": "ERP-IMPL", "amount": "30000.00"}, {"service": "TAX-PLAN", "amount": "30000.00"},
+                    {"service": "ERP-SUB", "amount": "30000.00"}]}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    let mut choices = Vec::new();
+    for line in c["lines"].as_array().unwrap() {
+        let order = line["order_id"].as_i64().unwrap();
+        let r = ops.get(&format!("/api/v1/orders/{order}/recommendations")).await.expect(200).clone();
+        let eligible: Vec<i64> = r["ranked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["organisation"]["id"].as_i64().unwrap())
+            .filter(|d| *d != team)
+            .collect();
+        choices.push((order, eligible));
+    }
+    let [(o1, e1), (o2, e2), (o3, e3)] = &choices[..] else { panic!("three lines: {c}") };
+    let (d1, d2, d3) = e1
+        .iter()
+        .flat_map(|a| e2.iter().map(move |b| (*a, *b)))
+        .flat_map(|(a, b)| e3.iter().map(move |c| (a, b, *c)))
+        .find(|(a, b, c)| a != b && b != c && a != c)
+        .unwrap_or_else(|| panic!("three different eligible deliverers: {choices:?}"));
+    for (order, deliverer) in [(o1, d1), (o2, d2), (o3, d3)] {
+        ops.post(&format!("/api/v1/orders/{order}/dispatch"), json!({"deliverer_id": deliverer})).await.expect(200);
+    }
+    id(&c)
+}
+
+/// Ops register a one-line contract of the Hangzhou team with the first demo client, signed
+/// `days_ago`, for `term` years; returns its id.
+async fn past_contract(park: &TestPark, ops: &User, days_ago: i64, term: i32) -> i64 {
+    let client = park.org_id_of("client@vpark.demo").await;
+    let team = park.org_id_of("team@vpark.demo").await;
+    let manager = park.user_id("team@vpark.demo").await;
+    let signed = park.today() - Duration::days(days_ago);
+    let c = ops
+        .post(
+            "/api/v1/contracts",
+            json!({"client_id": client, "signer_id": team, "account_manager_id": manager,
+                "signed_on": signed.to_string(), "term_years": term,
+                "first_year_amount": "50000.00", "annual_maintenance_fee": "10000.00",
+                "lines": [{"service": "TAX-PLAN", "amount": "50000.00"}]}),
+        )
+        .await;
+    id(c.expect(200))
+}
+
+async fn maintenance_renewal_counts_the_years_due_and_those_paid(b: Backend) {
+    use crate::money::{pay, payment};
+    let park = spawn_park(b).await;
+    let today = park.today();
+    let ops = park.login("ops@vpark.demo").await;
+    let finance = park.login("finance@vpark.demo").await;
+    let team = park.org_id_of("team@vpark.demo").await;
+    let from = today - Duration::days(364);
+    let base = format!("/api/v1/success-metrics?from={from}&to={today}");
+    let renewal = |v: &Value| (v["numerator"].as_i64().unwrap(), v["denominator"].as_i64().unwrap());
+    let before = ops.get(&format!("{base}&group_by=period&granularity=year")).await.expect(200).clone();
+    assert_eq!(renewal(&before["total"]["maintenance_renewal"]), (0, 0), "no maintenance year of the demo is due yet");
+
+    // Year 2 of `paid` and `refunded` and year 3 of `third` fall due in the period; `refunded` is
+    // paid and refunded in full, so not renewed; year 2 of `third` fell due before the period,
+    // and a one-year contract has no maintenance at all.
+    let paid = past_contract(&park, &ops, 400, 3).await;
+    let refunded = past_contract(&park, &ops, 500, 2).await;
+    let third = past_contract(&park, &ops, 800, 3).await;
+    past_contract(&park, &ops, 400, 1).await;
+    pay(&finance, "m-1", payment(paid, 1, "maintenance", 2, "10000.00")).await.expect(201);
+    pay(&finance, "m-2", payment(refunded, 1, "maintenance", 2, "10000.00")).await.expect(201);
+    pay(&finance, "m-3", payment(refunded, 1, "maintenance", 2, "-10000.00")).await.expect(201);
+    pay(&finance, "m-4", payment(third, 1, "maintenance", 3, "4000.00")).await.expect(201);
+    pay(&finance, "m-5", payment(third, 1, "maintenance", 2, "10000.00")).await.expect(201);
+
+    let after = ops.get(&format!("{base}&group_by=period&granularity=month")).await.expect(200).clone();
+    let (n, d) = renewal(&after["total"]["maintenance_renewal"]);
+    assert_eq!((n, d), (2, 3), "{}", after["total"]);
+    // Each in the month its year fell due.
+    let due = |days_ago: i64, k: u32| {
+        let signed = today - Duration::days(days_ago);
+        let day = signed.checked_add_months(chrono::Months::new(12 * (k - 1))).unwrap();
+        day.format("%Y-%m").to_string()
+    };
+    let mut expected = std::collections::BTreeMap::<String, (i64, i64)>::new();
+    for (month, hit) in [(due(400, 2), 1), (due(500, 2), 0), (due(800, 3), 1)] {
+        let e = expected.entry(month).or_default();
+        e.0 += hit;
+        e.1 += 1;
+    }
+    let months: std::collections::BTreeMap<String, (i64, i64)> = after["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["label"].as_str().unwrap().to_owned(), renewal(&r["maintenance_renewal"])))
+        .filter(|(_, (_, d))| *d > 0)
+        .collect();
+    assert_eq!(months, expected);
+    // Grouped by partner, the years count for the signer.
+    let by_partner = ops.get(&format!("{base}&group_by=partner")).await.expect(200).clone();
+    let row = by_partner["rows"].as_array().unwrap().iter().find(|r| r["org_id"] == team).expect("the team's row");
+    assert_eq!(renewal(&row["maintenance_renewal"]), (2, 3), "{row}");
     park.stop().await;
 }
 
