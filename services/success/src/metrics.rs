@@ -5,7 +5,7 @@
 //! Every rate is a count over a count, reported with both counts so a reader can check it; a
 //! rate over nothing is absent, not zero.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -129,10 +129,13 @@ pub struct Tally {
     pub sum: i64,
 }
 
+/// What became of each client of a cohort, by client id (looked up once per signing and key).
+pub type ClientOutcomes = foldhash::HashMap<i64, ClientOutcome>;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
     pub signings: Vec<Signing>,
-    pub clients: HashMap<i64, ClientOutcome>,
+    pub clients: ClientOutcomes,
     pub maintenance: Vec<Tally>,
     pub ratings: Vec<Tally>,
     pub deliveries: Vec<Tally>,
@@ -390,7 +393,7 @@ mod tests {
                     days_to_first_acceptance: Some(45),
                 },
             ],
-            clients: HashMap::from([(10, client(&[10, 2], true, true)), (11, client(&[], false, false))]),
+            clients: [(10, client(&[10, 2], true, true)), (11, client(&[], false, false))].into_iter().collect(),
             maintenance: vec![Tally { key: Key::Org(2), month: m(2026, 4), count: 1, sum: 1 }],
             ratings: vec![Tally { key: Key::Org(5), month: m(2026, 6), count: 2, sum: 9 }],
             deliveries: vec![Tally { key: Key::Org(5), month: m(2026, 6), count: 4, sum: 3 }],

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 
 use crate::domain::Involvement;
-use crate::metrics::{ClientOutcome, GroupBy, Key, Month, Signing, Tally};
+use crate::metrics::{ClientOutcome, ClientOutcomes, GroupBy, Key, Month, Signing, Tally};
 
 pub mod kind {
     use sea_orm::entity::prelude::*;
@@ -461,6 +461,32 @@ enum FactKey {
     Text(String),
 }
 
+/// A [`CohortFact`] as a row.
+#[derive(FromQueryResult)]
+struct FactRow {
+    id: i64,
+    client_id: i64,
+    key_id: Option<i64>,
+    key_text: Option<String>,
+    signed_on: NaiveDate,
+    days: Option<i32>,
+    flags: i32,
+    low: Option<i64>,
+    high: Option<i64>,
+}
+
+impl FactRow {
+    fn into_fact(self) -> CohortFact {
+        let key = match (self.key_id, self.key_text) {
+            (Some(i), _) => Some(FactKey::Id(i)),
+            (None, Some(t)) => Some(FactKey::Text(t)),
+            (None, None) => None,
+        };
+        let flags = u8::try_from(self.flags).unwrap_or_default();
+        CohortFact(self.id, self.client_id, key, self.signed_on, self.days.map(i64::from), flags, self.low, self.high)
+    }
+}
+
 /// The cohort of a period: the contracts signed in it (with their first acceptance, keyed for
 /// the grouping) and what became of their clients — whether, by the period's end, each had signed
 /// two contracts or more and bought two service categories or more (live orders only), and the
@@ -469,14 +495,14 @@ enum FactKey {
 /// Reads only what the contracts keep of their orders and clients (migrations
 /// `m0009_contract_facts`, `m0010_metrics_indexes`) — through the covering index by signing date —
 /// but for the deliverers of the rare contract with more than two other organisations delivering
-/// it. The contracts come back as one JSON array (see [`CohortFact`]): a twelve-month cohort is
-/// tens of thousands of contracts, and handing them over one row at a time cost the driver more
-/// than the database spent finding them.
+/// it. On SQLite the contracts come back as one JSON array (see [`CohortFact`]): a twelve-month
+/// cohort is tens of thousands of contracts, and SQLite's driver handing them over one row at a
+/// time (a thread wake-up each) cost more than the database spent finding them.
 pub async fn cohort<C: ConnectionTrait>(
     conn: &C,
     span: &Span,
     group_by: GroupBy,
-) -> Result<(Vec<Signing>, HashMap<i64, ClientOutcome>), DbErr> {
+) -> Result<(Vec<Signing>, ClientOutcomes), DbErr> {
     #[derive(FromQueryResult)]
     struct Row {
         facts: Option<String>,
@@ -507,18 +533,32 @@ pub async fn cohort<C: ConnectionTrait>(
     } else {
         "CAST(NULL AS BIGINT), CAST(NULL AS BIGINT)"
     };
-    let fact = format!(
-        "c.id, c.client_id, {key}, c.signed_on, c.first_acceptance_days, \
-         CASE WHEN c.client_repeat_on <= $2 THEN 1 ELSE 0 END + CASE WHEN c.client_deep_on <= $2 THEN 2 ELSE 0 END, \
-         {others}"
-    );
-    let all = match b {
-        DbBackend::Postgres => format!("CAST(json_agg(json_build_array({fact})) AS TEXT)"),
-        _ => format!("json_group_array(json_array({fact}))"),
+    let others_named = if group_by == GroupBy::Partner {
+        "c.min_other_deliverer_id AS low, c.max_other_deliverer_id AS high"
+    } else {
+        "CAST(NULL AS BIGINT) AS low, CAST(NULL AS BIGINT) AS high"
     };
-    let text = format!("SELECT {all} AS facts FROM contracts c WHERE {in_span}");
+    let flags =
+        "CASE WHEN c.client_repeat_on <= $2 THEN 1 ELSE 0 END + CASE WHEN c.client_deep_on <= $2 THEN 2 ELSE 0 END";
+    let fact = format!("c.id, c.client_id, {key}, c.signed_on, c.first_acceptance_days, {flags}, {others}");
     let values = with_org(vec![span.from.into(), span.to.into()], span.org);
-    let rows = Row::find_by_statement(sql(b, &text, values.clone())).one(conn);
+    let rows = async {
+        if b == DbBackend::Postgres {
+            // PostgreSQL's driver hands rows over cheaply; aggregating them into JSON costs more.
+            let (kid, ktext) = contract_key(group_by);
+            let text = format!(
+                "SELECT c.id, c.client_id, {kid} AS key_id, {ktext} AS key_text, c.signed_on, \
+                 c.first_acceptance_days AS days, {flags} AS flags, {others_named} FROM contracts c WHERE {in_span}"
+            );
+            let rows = FactRow::find_by_statement(sql(b, &text, values.clone())).all(conn).await?;
+            return Ok(rows.into_iter().map(FactRow::into_fact).collect());
+        }
+        let text = format!("SELECT json_group_array(json_array({fact})) AS facts FROM contracts c WHERE {in_span}");
+        match Row::find_by_statement(sql(b, &text, values.clone())).one(conn).await?.and_then(|r| r.facts) {
+            Some(json) => serde_json::from_str(&json).map_err(|e| DbErr::Custom(format!("cohort facts: {e}"))),
+            None => Ok(Vec::new()),
+        }
+    };
     let deliverers = async {
         if group_by != GroupBy::Partner {
             return Ok(Vec::new());
@@ -540,16 +580,12 @@ pub async fn cohort<C: ConnectionTrait>(
         credit_values.push(o.into());
     }
     let credits = Credit::find_by_statement(sql(b, &text, credit_values)).all(conn);
-    let (row, deliverer_rows, credits) = tokio::try_join!(rows, deliverers, credits)?;
-    let facts: Vec<CohortFact> = match row.and_then(|r| r.facts) {
-        Some(json) => serde_json::from_str(&json).map_err(|e| DbErr::Custom(format!("cohort facts: {e}")))?,
-        None => Vec::new(),
-    };
+    let (facts, deliverer_rows, credits): (Vec<CohortFact>, _, _) = tokio::try_join!(rows, deliverers, credits)?;
     let mut deliverers: HashMap<i64, Vec<i64>> = HashMap::new();
     for d in deliverer_rows {
         deliverers.entry(d.contract_id).or_default().push(d.deliverer_id);
     }
-    let mut clients: HashMap<i64, ClientOutcome> = HashMap::new();
+    let mut clients = ClientOutcomes::default();
     let mut signings = Vec::with_capacity(facts.len());
     for CohortFact(id, client_id, key, signed_on, days, flags, low, high) in facts {
         clients.entry(client_id).or_insert_with(|| ClientOutcome {
