@@ -16,6 +16,7 @@ mod m0007_success;
 mod m0008_tiers;
 mod m0009_contract_facts;
 mod m0010_metrics_indexes;
+mod m0011_live_contract_indexes;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_tiers::Migration),
             Box::new(m0009_contract_facts::Migration),
             Box::new(m0010_metrics_indexes::Migration),
+            Box::new(m0011_live_contract_indexes::Migration),
         ]
     }
 }
