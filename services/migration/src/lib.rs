@@ -18,6 +18,15 @@ mod m0009_contract_facts;
 mod m0010_metrics_indexes;
 mod m0011_live_contract_indexes;
 
+/// An index of `table` over `cols`, in order.
+fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+    let mut stmt = Index::create().name(name).table(table).to_owned();
+    for c in cols {
+        stmt.col(*c);
+    }
+    stmt
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

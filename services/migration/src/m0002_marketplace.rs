@@ -1,6 +1,7 @@
 //! The marketplace: contracts and their lines, orders with milestones and assigned implementers,
 //! the subcontract pool with its requirements, claims and bids, and ratings.
 
+use crate::index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -16,14 +17,6 @@ fn ts(col: &'static str) -> ColumnDef {
 
 fn ts_null(col: &'static str) -> ColumnDef {
     timestamp_with_time_zone_null(col)
-}
-
-fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut stmt = Index::create().name(name).table(table).to_owned();
-    for c in cols {
-        stmt.col(*c);
-    }
-    stmt
 }
 
 #[async_trait::async_trait]

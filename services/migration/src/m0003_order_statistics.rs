@@ -1,18 +1,11 @@
 //! Covering indexes for the per-deliverer statistics (busy orders, deliveries on time, ratings)
 //! that recommendations and claims compute on every call.
 
+use crate::index;
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut stmt = Index::create().name(name).table(table).to_owned();
-    for c in cols {
-        stmt.col(*c);
-    }
-    stmt
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

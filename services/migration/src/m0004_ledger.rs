@@ -1,5 +1,6 @@
 //! The money: agreement templates, payments, the double-entry ledger and the settlement state.
 
+use crate::index;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -7,14 +8,6 @@ pub struct Migration;
 
 fn ts(col: &'static str) -> ColumnDef {
     timestamp_with_time_zone(col)
-}
-
-fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut stmt = Index::create().name(name).table(table).to_owned();
-    for c in cols {
-        stmt.col(*c);
-    }
-    stmt
 }
 
 #[async_trait::async_trait]

@@ -8,19 +8,12 @@
 //!   ratings by the time they were given, each with what the tally groups and adds (deliverer,
 //!   region, industry, on time; deliverer, stars), so a twelve-month tally reads the index alone.
 
+use crate::index;
 use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut stmt = Index::create().name(name).table(table).to_owned();
-    for c in cols {
-        stmt.col(*c);
-    }
-    stmt
-}
 
 const DELIVERED: [&str; 5] = ["delivered_at", "deliverer_id", "on_time", "region", "industry"];
 const RATED: [&str; 3] = ["created_at", "deliverer_id", "overall"];
@@ -28,7 +21,7 @@ const RATED: [&str; 3] = ["created_at", "deliverer_id", "overall"];
 /// The covering index by signing date: m0009's carried the first acceptance's time and had the
 /// signer fourth; this one carries the days to it, and the signer right after the day, so counts
 /// by day and signer follow the index without sorting.
-const SIGNED: [&str; 14] = [
+pub(crate) const SIGNED: [&str; 14] = [
     "signed_on",
     "signer_id",
     "status",

@@ -5,22 +5,15 @@
 //! industry), a fifth of the size of the covering one. The index of ratings by day also carries
 //! the order, so tallies by region or industry find the order without reading the rating.
 
+use crate::index;
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn plain(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut stmt = Index::create().name(name).table(table).to_owned();
-    for c in cols {
-        stmt.col(*c);
-    }
-    stmt
-}
-
 /// An index of the live contracts.
 fn live(name: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-    let mut stmt = plain(name, "contracts", cols);
+    let mut stmt = index(name, "contracts", cols);
     stmt.and_where(Expr::col("status").ne("cancelled"));
     stmt
 }
@@ -46,24 +39,6 @@ const SIGNED: [&str; 14] = [
 const RATED: [&str; 4] = ["created_at", "deliverer_id", "overall", "order_id"];
 const DUE: [&str; 6] = ["signed_on", "signer_id", "term_years", "region", "industry", "status"];
 
-/// m0010's covering index (every contract, the status third).
-const SIGNED_M0010: [&str; 14] = [
-    "signed_on",
-    "signer_id",
-    "status",
-    "client_id",
-    "term_years",
-    "region",
-    "industry",
-    "first_acceptance_days",
-    "other_deliverers",
-    "min_other_deliverer_id",
-    "max_other_deliverer_id",
-    "client_repeat_on",
-    "client_deep_on",
-    "id",
-];
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -71,16 +46,16 @@ impl MigrationTrait for Migration {
         m.create_index(live("ix_contracts_signed", &SIGNED)).await?;
         m.create_index(live("ix_contracts_due", &DUE)).await?;
         m.drop_index(Index::drop().name("ix_ratings_created").table("ratings").to_owned()).await?;
-        m.create_index(plain("ix_ratings_created", "ratings", &RATED)).await?;
+        m.create_index(index("ix_ratings_created", "ratings", &RATED)).await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_index(Index::drop().name("ix_ratings_created").table("ratings").to_owned()).await?;
-        m.create_index(plain("ix_ratings_created", "ratings", &RATED[..3])).await?;
+        m.create_index(index("ix_ratings_created", "ratings", &RATED[..3])).await?;
         m.drop_index(Index::drop().name("ix_contracts_due").table("contracts").to_owned()).await?;
         m.drop_index(Index::drop().name("ix_contracts_signed").table("contracts").to_owned()).await?;
-        m.create_index(plain("ix_contracts_signed", "contracts", &SIGNED_M0010)).await?;
+        m.create_index(index("ix_contracts_signed", "contracts", &crate::m0010_metrics_indexes::SIGNED)).await?;
         Ok(())
     }
 }
