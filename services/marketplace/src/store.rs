@@ -933,20 +933,35 @@ fn first_acceptance_days(b: DbBackend) -> &'static str {
 /// What every contract of a client keeps of the client (migration `m0009_contract_facts`): the
 /// day it signed its second contract and the day its contracts first spanned two service
 /// categories — live orders only. Kept current when a contract is created or an order cancelled.
-const CLIENT_FACTS: &str = "client_repeat_on = (SELECT x.signed_on FROM contracts x WHERE x.client_id = contracts.client_id \
-        AND x.status <> 'cancelled' AND x.max_category IS NOT NULL ORDER BY x.signed_on, x.id LIMIT 1 OFFSET 1), \
-    client_deep_on = (SELECT MIN(x.signed_on) FROM contracts x WHERE x.client_id = contracts.client_id \
-        AND x.status <> 'cancelled' AND x.max_category IS NOT NULL \
-        AND (SELECT MIN(y.min_category) FROM contracts y WHERE y.client_id = x.client_id AND y.status <> 'cancelled' \
-             AND y.max_category IS NOT NULL AND y.signed_on <= x.signed_on) \
-          < (SELECT MAX(y.max_category) FROM contracts y WHERE y.client_id = x.client_id AND y.status <> 'cancelled' \
-             AND y.max_category IS NOT NULL AND y.signed_on <= x.signed_on))";
+///
+/// One ordered pass over each client's contracts: a running count and running category bounds
+/// (a window), then the first day each fact holds. `filter` narrows the clients (`WHERE …` on
+/// `contracts`, or nothing for all). Contracts signed on the same day as the one that makes a
+/// fact true count the same as in a day-by-day reading: the bounds only widen.
+pub fn client_facts_statement(filter: &str) -> String {
+    format!(
+        "WITH w AS (SELECT client_id, signed_on, \
+             CASE WHEN status <> 'cancelled' AND max_category IS NOT NULL THEN 1 ELSE 0 END AS live, \
+             ROW_NUMBER() OVER running AS n, \
+             MIN(min_category) OVER running AS lo, MAX(max_category) OVER running AS hi \
+           FROM contracts {filter} \
+           WINDOW running AS (PARTITION BY client_id, \
+             CASE WHEN status <> 'cancelled' AND max_category IS NOT NULL THEN 1 ELSE 0 END \
+             ORDER BY signed_on, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)), \
+         f AS (SELECT client_id, \
+             MIN(CASE WHEN live = 1 AND n = 2 THEN signed_on END) AS repeat_on, \
+             MIN(CASE WHEN live = 1 AND lo < hi THEN signed_on END) AS deep_on \
+           FROM w GROUP BY client_id) \
+         UPDATE contracts SET client_repeat_on = f.repeat_on, client_deep_on = f.deep_on \
+         FROM f WHERE f.client_id = contracts.client_id"
+    )
+}
 
 /// Recomputes what a client's contracts keep of the client (after its contract facts).
 pub async fn refresh_client_facts<C: ConnectionTrait>(conn: &C, client_id: i64) -> Result<(), DbErr> {
     conn.execute_raw(sql(
         conn.get_database_backend(),
-        &format!("UPDATE contracts SET {CLIENT_FACTS} WHERE client_id = $1"),
+        &client_facts_statement("WHERE client_id = $1"),
         [client_id.into()],
     ))
     .await?;
@@ -957,6 +972,6 @@ pub async fn refresh_client_facts<C: ConnectionTrait>(conn: &C, client_id: i64) 
 pub async fn refresh_all_contract_facts<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
     let days = first_acceptance_days(conn.get_database_backend());
     conn.execute_unprepared(&format!("UPDATE contracts SET {CONTRACT_FACTS}, {days}")).await?;
-    conn.execute_unprepared(&format!("UPDATE contracts SET {CLIENT_FACTS}")).await?;
+    conn.execute_unprepared(&client_facts_statement("")).await?;
     Ok(())
 }

@@ -27,16 +27,22 @@ const BACKFILL: &str = "UPDATE contracts SET \
     min_other_deliverer_id = (SELECT MIN(o.deliverer_id) FROM orders o WHERE o.contract_id = contracts.id AND o.deliverer_id <> contracts.signer_id), \
     max_other_deliverer_id = (SELECT MAX(o.deliverer_id) FROM orders o WHERE o.contract_id = contracts.id AND o.deliverer_id <> contracts.signer_id)";
 
-/// The same statement as `marketplace::store::refresh_client_facts`, for every client.
-const BACKFILL_CLIENTS: &str = "UPDATE contracts SET \
-    client_repeat_on = (SELECT x.signed_on FROM contracts x WHERE x.client_id = contracts.client_id \
-        AND x.status <> 'cancelled' AND x.max_category IS NOT NULL ORDER BY x.signed_on, x.id LIMIT 1 OFFSET 1), \
-    client_deep_on = (SELECT MIN(x.signed_on) FROM contracts x WHERE x.client_id = contracts.client_id \
-        AND x.status <> 'cancelled' AND x.max_category IS NOT NULL \
-        AND (SELECT MIN(y.min_category) FROM contracts y WHERE y.client_id = x.client_id AND y.status <> 'cancelled' \
-             AND y.max_category IS NOT NULL AND y.signed_on <= x.signed_on) \
-          < (SELECT MAX(y.max_category) FROM contracts y WHERE y.client_id = x.client_id AND y.status <> 'cancelled' \
-             AND y.max_category IS NOT NULL AND y.signed_on <= x.signed_on))";
+/// The same statement as `marketplace::store::client_facts_statement("")`, for every client: one
+/// ordered pass over each client's contracts.
+const BACKFILL_CLIENTS: &str = "WITH w AS (SELECT client_id, signed_on, \
+        CASE WHEN status <> 'cancelled' AND max_category IS NOT NULL THEN 1 ELSE 0 END AS live, \
+        ROW_NUMBER() OVER running AS n, \
+        MIN(min_category) OVER running AS lo, MAX(max_category) OVER running AS hi \
+      FROM contracts \
+      WINDOW running AS (PARTITION BY client_id, \
+        CASE WHEN status <> 'cancelled' AND max_category IS NOT NULL THEN 1 ELSE 0 END \
+        ORDER BY signed_on, id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)), \
+    f AS (SELECT client_id, \
+        MIN(CASE WHEN live = 1 AND n = 2 THEN signed_on END) AS repeat_on, \
+        MIN(CASE WHEN live = 1 AND lo < hi THEN signed_on END) AS deep_on \
+      FROM w GROUP BY client_id) \
+    UPDATE contracts SET client_repeat_on = f.repeat_on, client_deep_on = f.deep_on \
+    FROM f WHERE f.client_id = contracts.client_id";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
