@@ -164,7 +164,7 @@ pub async fn lines<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result
         "SELECT l.contract_id, l.id AS line_id, l.line_no, o.status AS order_status, o.deliverer_id, s.winner_id, s.share_bp, \
          s.fixed_fee_fen AS fee_fen, b.share_bp AS bid_share_bp, b.fee_fen AS bid_fee_fen \
          FROM contract_lines l \
-         LEFT JOIN orders o ON o.line_id = l.id \
+         LEFT JOIN orders o ON o.contract_id = l.contract_id AND o.line_id = l.id \
          LEFT JOIN subcontracts s ON s.order_id = o.id AND s.status = 'awarded' \
          LEFT JOIN bids b ON b.subcontract_id = s.id AND b.status = 'awarded' \
          WHERE l.contract_id IN ({}) ORDER BY l.contract_id, l.line_no, s.id",
