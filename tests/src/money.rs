@@ -217,6 +217,13 @@ async fn the_worked_example_splits_every_payment_to_the_cent(b: Backend) {
     // Payments are audited.
     let audit = ops.get("/api/v1/audit-events?resource_kind=payment&limit=100").await;
     assert!(audit.items().len() >= 4, "{}", audit.body);
+    // So is every posting: four payments and one release, each naming its transactions.
+    let posted = ops.get(&format!("/api/v1/audit-events?resource_kind=settlement&resource_id={contract}")).await;
+    let posted = posted.items();
+    assert_eq!(posted.len(), 5, "{posted:?}");
+    assert!(
+        posted.iter().all(|e| e["action"] == "settlement.posted" && e["after"]["transactions"].as_i64() >= Some(1))
+    );
     park.stop().await;
 }
 

@@ -411,6 +411,7 @@ impl Ledger {
             let mut steps_out: Vec<(i64, i64, Stream, domain::Step)> = Vec::new();
             let mut revs = Vec::with_capacity(contracts.len());
             let mut notices = Vec::new();
+            let mut posted_events = Vec::new();
             let mut summary = SettleSummary { contracts: contracts.len() as u64, ..Default::default() };
             for c in &contracts {
                 let kind: OrgKind = c.signer_kind.parse().map_err(|_| Error::unexpected("unknown signer kind"))?;
@@ -440,20 +441,18 @@ impl Ledger {
                 }
                 revs.push((c.id, c.settle_rev));
                 if posted > 0 {
-                    audit::record_in(
-                        &txn,
-                        &Actor::System("settlement"),
-                        now,
+                    posted_events.push(
                         Change::new(Resource::Settlement, "posted", c.id)
                             .org(c.signer_id)
                             .after(&json!({ "contract_no": c.contract_no, "transactions": posted })),
-                    )
-                    .await?;
+                    );
                 }
             }
+            audit::record_many_in(&txn, &Actor::System("settlement"), now, posted_events).await?;
 
             let first =
                 if steps_out.is_empty() { 0 } else { store::reserve_txns(&txn, steps_out.len() as i64).await? };
+            let vendor_of: HashMap<i64, Option<i64>> = contracts.iter().map(|c| (c.id, c.vendor_id)).collect();
             let mut entries = Vec::new();
             for (i, (contract_id, line_id, stream, step)) in steps_out.iter().enumerate() {
                 let txn_id = first + i as i64;
@@ -473,10 +472,10 @@ impl Ledger {
                     fee_fen: None,
                 };
                 if !step.cash.is_zero() {
-                    let vendor = contracts
-                        .iter()
-                        .find(|c| c.id == *contract_id)
-                        .and_then(|c| c.vendor_id)
+                    let vendor = vendor_of
+                        .get(contract_id)
+                        .copied()
+                        .flatten()
                         .ok_or_else(|| Error::unexpected("contract missing"))?;
                     entries.push(base(vendor, Account::Cash, step.cash.get(), Kind::Receipt));
                 }

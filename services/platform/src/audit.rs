@@ -84,14 +84,8 @@ impl Change {
     }
 }
 
-/// Appends an event inside the caller's transaction.
-pub async fn record_in<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    at: DateTime<Utc>,
-    change: Change,
-) -> Result<(), DbErr> {
-    let row = entity::ActiveModel {
+fn row_of(actor: &Actor, at: DateTime<Utc>, request_id: Option<String>, change: Change) -> entity::ActiveModel {
+    entity::ActiveModel {
         id: Default::default(),
         at: Set(at),
         actor_user_id: Set(actor.user_id()),
@@ -103,9 +97,40 @@ pub async fn record_in<C: ConnectionTrait>(
         org_id: Set(change.org_id),
         before: Set(change.before),
         after: Set(change.after),
-        request_id: Set(current_request_id()),
-    };
+        request_id: Set(request_id),
+    }
+}
+
+/// Appends an event inside the caller's transaction.
+pub async fn record_in<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    change: Change,
+) -> Result<(), DbErr> {
+    let row = row_of(actor, at, current_request_id(), change);
     entity::Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(())
+}
+
+/// Events per INSERT of [`record_many_in`]: 12 columns each, well under SQLite's 32,766 bound
+/// parameters.
+const MANY_CHUNK: usize = 1_000;
+
+/// Appends many events by one actor inside the caller's transaction, in a few statements (bulk
+/// work: one round trip per event would cost more than the work they describe).
+pub async fn record_many_in<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    changes: Vec<Change>,
+) -> Result<(), DbErr> {
+    let request_id = current_request_id();
+    let mut rows = changes.into_iter().map(|c| row_of(actor, at, request_id.clone(), c)).peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<entity::ActiveModel> = rows.by_ref().take(MANY_CHUNK).collect();
+        entity::Entity::insert_many(chunk).exec_without_returning(conn).await?;
+    }
     Ok(())
 }
 
