@@ -94,11 +94,8 @@ pub async fn dirty_contracts<C: ConnectionTrait>(conn: &C, after: i64, limit: u6
     }
     let found: Vec<Row> = rows(
         conn,
-        // A lookup per contract, in id order from `after`: as a join, PostgreSQL planned with the
-        // statistics of a still-empty settlement state and sorted all of it for every batch.
-        "SELECT c.id FROM contracts c WHERE c.id > $1 AND c.settle_rev > \
-         COALESCE((SELECT s.settled_rev FROM settlement_state s WHERE s.contract_id = c.id), 0) \
-         ORDER BY c.id LIMIT $2",
+        "SELECT c.id FROM contracts c LEFT JOIN settlement_state s ON s.contract_id = c.id \
+         WHERE c.settle_rev > COALESCE(s.settled_rev, 0) AND c.id > $1 ORDER BY c.id LIMIT $2",
         vec![after.into(), (limit as i64).into()],
     )
     .await?;
