@@ -253,6 +253,9 @@ const ENTRY_COLUMNS: usize = 14;
 const ENTRY_CHUNK: usize = 1_000;
 
 pub async fn append<C: ConnectionTrait>(conn: &C, entries: &[NewEntry], now: DateTime<Utc>) -> Result<(), DbErr> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        return append_unnest(conn, entries, now).await;
+    }
     for chunk in entries.chunks(ENTRY_CHUNK) {
         let mut text = String::from(
             "INSERT INTO ledger_entries (txn_id, contract_id, line_id, stream, payment_id, payout_id, party_id, \
@@ -288,7 +291,80 @@ pub async fn append<C: ConnectionTrait>(conn: &C, entries: &[NewEntry], now: Dat
     Ok(())
 }
 
+/// PostgreSQL: one column array per parameter, so every chunk is the same 14-parameter statement
+/// (prepared and planned once per connection) instead of a fresh statement of 14,000 parameters
+/// for each chunk size. Arrays are bound as array literals in text (`{1,NULL,3}`), which needs no
+/// array support from the driver.
+async fn append_unnest<C: ConnectionTrait>(conn: &C, entries: &[NewEntry], now: DateTime<Utc>) -> Result<(), DbErr> {
+    const TEXT: &str = "INSERT INTO ledger_entries (txn_id, contract_id, line_id, stream, payment_id, payout_id, \
+        party_id, account, amount_fen, kind, rule, rate_bp, fee_fen, created_at) \
+        SELECT t.*, $14 FROM UNNEST(CAST($1 AS BIGINT[]), CAST($2 AS BIGINT[]), CAST($3 AS BIGINT[]), \
+        CAST($4 AS TEXT[]), CAST($5 AS BIGINT[]), CAST($6 AS BIGINT[]), CAST($7 AS BIGINT[]), CAST($8 AS TEXT[]), \
+        CAST($9 AS BIGINT[]), CAST($10 AS TEXT[]), CAST($11 AS INTEGER[]), CAST($12 AS INTEGER[]), \
+        CAST($13 AS BIGINT[])) AS t";
+    for chunk in entries.chunks(ENTRY_CHUNK * 10) {
+        let ints = |f: &dyn Fn(&NewEntry) -> Option<i64>| -> Value {
+            array_literal(chunk.iter().map(|e| f(e).map(|v| v.to_string()))).into()
+        };
+        let texts = |f: &dyn Fn(&NewEntry) -> Option<&'static str>| -> Value {
+            array_literal(chunk.iter().map(|e| f(e).map(quoted))).into()
+        };
+        let values = vec![
+            ints(&|e| Some(e.txn_id)),
+            ints(&|e| e.contract_id),
+            ints(&|e| e.line_id),
+            texts(&|e| e.stream),
+            ints(&|e| e.payment_id),
+            ints(&|e| e.payout_id),
+            ints(&|e| Some(e.party_id)),
+            texts(&|e| Some(e.account)),
+            ints(&|e| Some(e.amount_fen)),
+            texts(&|e| Some(e.kind)),
+            ints(&|e| e.rule.map(i64::from)),
+            ints(&|e| e.rate_bp.map(i64::from)),
+            ints(&|e| e.fee_fen),
+            now.into(),
+        ];
+        conn.execute_raw(sql(DbBackend::Postgres, TEXT, values)).await?;
+    }
+    Ok(())
+}
+
+/// A PostgreSQL array literal of already formatted elements, `None` as `NULL`.
+fn array_literal(items: impl Iterator<Item = Option<String>>) -> String {
+    let mut out = String::from("{");
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(item.as_deref().unwrap_or("NULL"));
+    }
+    out.push('}');
+    out
+}
+
+/// A double-quoted array element (so that `NULL`, commas and braces stay text).
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 pub async fn mark_settled<C: ConnectionTrait>(conn: &C, payment_ids: &[i64], now: DateTime<Utc>) -> Result<(), DbErr> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        // One statement text for every batch (see `append_unnest`).
+        let ids = array_literal(payment_ids.iter().map(|id| Some(id.to_string())));
+        let text = "UPDATE payments SET settled_at = $1 WHERE id = ANY(CAST($2 AS BIGINT[]))";
+        conn.execute_raw(sql(DbBackend::Postgres, text, [now.into(), ids.into()])).await?;
+        return Ok(());
+    }
     for chunk in payment_ids.chunks(ENTRY_CHUNK) {
         // Never mix numbered and plain marks in one statement: SQLite would bind them shifted.
         let be = conn.get_database_backend();
@@ -533,4 +609,23 @@ pub async fn statement_rows<C: ConnectionTrait>(
         vec![party.into(), from.into(), to.into()],
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_literal_writes_nulls_and_elements_in_order() {
+        let items = [Some("3".to_owned()), None, Some("-12".to_owned())];
+        assert_eq!(array_literal(items.into_iter()), "{3,NULL,-12}");
+        assert_eq!(array_literal(std::iter::empty()), "{}");
+    }
+
+    #[test]
+    fn quoted_elements_keep_quotes_backslashes_and_the_word_null_as_text() {
+        assert_eq!(quoted("payable"), r#""payable""#);
+        assert_eq!(quoted("NULL"), r#""NULL""#);
+        assert_eq!(quoted(r#"a"b\c,{d}"#), r#""a\"b\\c,{d}""#);
+    }
 }
