@@ -17,7 +17,6 @@ mod m0008_tiers;
 mod m0009_contract_facts;
 mod m0010_metrics_indexes;
 mod m0011_live_contract_indexes;
-mod m0012_ledger_txn_index;
 
 /// An index of `table` over `cols`, in order.
 fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -45,7 +44,6 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_contract_facts::Migration),
             Box::new(m0010_metrics_indexes::Migration),
             Box::new(m0011_live_contract_indexes::Migration),
-            Box::new(m0012_ledger_txn_index::Migration),
         ]
     }
 }
