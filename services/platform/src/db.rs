@@ -15,6 +15,9 @@ use sea_orm::{
     SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
+/// A pooled PostgreSQL connection idle at least this long is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(10);
+
 /// How to connect. `url` is `sqlite://path?mode=rwc` or `postgres://…`.
 #[derive(Clone, Debug)]
 pub struct DbConfig {
@@ -57,6 +60,10 @@ impl Db {
             opts.max_connections(config.max_connections.max(1))
                 .min_connections(0)
                 .acquire_timeout(config.acquire_timeout)
+                // Not a ping before every statement (the pool's default, one more round trip
+                // each): only a connection idle long enough to have been dropped by the
+                // server or something on the way is checked before it is handed out.
+                .test_before_acquire_if_idle_for(PING_AFTER_IDLE)
                 .sqlx_logging(false)
                 .map_sqlx_postgres_opts(|o| o.application_name("vpark"));
             let pool = Database::connect(opts).await?;
@@ -117,6 +124,9 @@ fn sqlite_options(config: &DbConfig, connections: u32, read_only: bool) -> Conne
     opts.max_connections(connections)
         .min_connections(if read_only { 0 } else { 1 })
         .acquire_timeout(config.acquire_timeout)
+        // An embedded connection has no server or network to lose it: pinging it before every
+        // statement (the pool's default) only doubled the hand-offs to SQLite's worker thread.
+        .test_before_acquire(false)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |o| {
             let o = o
