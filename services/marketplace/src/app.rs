@@ -1229,6 +1229,13 @@ impl Marketplace {
             }
             .into());
         }
+        // What the e-mails say and to whom, read here too: nothing in them depends on who wins,
+        // and every read moved out of the transaction is time the single writer is not held.
+        let mut o =
+            order::Entity::find_by_id(s.order_id).one(read).await?.ok_or_else(|| Error::unexpected("order missing"))?;
+        o.deliverer_id = Some(caller.org_id);
+        let payload = self.payload(read, &o, json!({})).await?;
+        let admins = store::people_with_roles(read, Some(caller.org_id), ADMIN_ROLES).await?;
         let txn = self.db.begin().await?;
         let outcome: AppResult<Result<order::Model, Error>> = async {
             if !store::take_subcontract(&txn, s.id, caller.org_id, now).await? {
@@ -1236,12 +1243,8 @@ impl Marketplace {
                     subcontract::Entity::find_by_id(id).one(&txn).await?.map(|s| s.status).unwrap_or_default();
                 let lost = store::record_claim(&txn, s.id, caller.org_id, caller.user_id, "lost", now).await?;
                 if lost && current == SubcontractStatus::Awarded.as_str() {
-                    let o = order::Entity::find_by_id(s.order_id)
-                        .one(&txn)
-                        .await?
-                        .ok_or_else(|| Error::unexpected("order missing"))?;
-                    let payload = self.payload(&txn, &o, json!({})).await?;
-                    self.notify_org(&txn, Template::ClaimLost, caller.org_id, &payload, &format!("sub:{}:lost", s.id))
+                    let dedupe = format!("sub:{}:lost", s.id);
+                    self.notify_people(&txn, Template::ClaimLost, &admins, &payload, Some(caller.org_id), &dedupe)
                         .await?;
                 }
                 let message = if s.claim_deadline <= now && current == SubcontractStatus::Open.as_str() {
@@ -1284,10 +1287,12 @@ impl Marketplace {
                     .after(&json!({ "winner_id": caller.org_id })),
             )
             .await?;
-            let payload = self
-                .payload(&txn, &after, json!({ "assign_by": assign_by.format("%Y-%m-%d %H:%M UTC").to_string() }))
-                .await?;
-            self.notify_org(&txn, Template::ClaimWon, caller.org_id, &payload, &format!("sub:{}:won", s.id)).await?;
+            let mut payload = payload.clone();
+            if let Value::Object(fields) = &mut payload {
+                fields.insert("assign_by".into(), json!(assign_by.format("%Y-%m-%d %H:%M UTC").to_string()));
+            }
+            let dedupe = format!("sub:{}:won", s.id);
+            self.notify_people(&txn, Template::ClaimWon, &admins, &payload, Some(caller.org_id), &dedupe).await?;
             Ok(Ok(after))
         }
         .await;
