@@ -250,7 +250,7 @@ impl Identity {
         if !token.starts_with(SESSION_PREFIX) || token.len() > 200 {
             return Err(unauthenticated("the bearer token is not a vpark session token"));
         }
-        let Some(row) = store::session_by_hash(self.db.read(), &domain::token_hash(token)).await? else {
+        let Some((row, roles)) = store::session_by_hash(self.db.read(), &domain::token_hash(token)).await? else {
             return Err(unauthenticated("the session does not exist or has ended; log in again"));
         };
         if row.expires_at <= self.clock.now() {
@@ -260,7 +260,6 @@ impl Identity {
             return Err(unauthenticated("the account is disabled or its organisation suspended"));
         }
         let org_kind: OrgKind = row.org_kind.parse().map_err(|_| Error::unexpected("unknown organisation kind"))?;
-        let roles = store::roles_of(self.db.read(), row.user_id).await?;
         Ok(Principal {
             user_id: row.user_id,
             org_id: row.org_id,

@@ -31,18 +31,33 @@ pub struct SessionRow {
     pub org_status: String,
 }
 
-pub async fn session_by_hash<C: ConnectionTrait>(conn: &C, hash: &str) -> Result<Option<SessionRow>, DbErr> {
-    SessionRow::find_by_statement(sql(
+/// A live session by its token's hash, with its user, organisation and roles, in one statement
+/// (one row per role; authentication runs on every request).
+pub async fn session_by_hash<C: ConnectionTrait>(
+    conn: &C,
+    hash: &str,
+) -> Result<Option<(SessionRow, Vec<Role>)>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        #[sea_orm(nested)]
+        session: SessionRow,
+        role: Option<String>,
+    }
+    let rows = Row::find_by_statement(sql(
         conn.get_database_backend(),
         "SELECT s.id AS session_id, s.expires_at, u.id AS user_id, u.email, u.display_name, u.locale, \
                 u.status AS user_status, o.id AS org_id, o.kind AS org_kind, o.parent_id AS org_parent_id, \
-                o.status AS org_status \
+                o.status AS org_status, r.role \
          FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = u.org_id \
+         LEFT JOIN user_roles r ON r.user_id = u.id \
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL",
         [hash.into()],
     ))
-    .one(conn)
-    .await
+    .all(conn)
+    .await?;
+    let mut roles: Vec<Role> = rows.iter().filter_map(|r| r.role.as_deref()?.parse().ok()).collect();
+    roles.sort();
+    Ok(rows.into_iter().next().map(|r| (r.session, roles)))
 }
 
 /// The roles of one user. Unknown role names (from a newer version) are skipped, never granted.
