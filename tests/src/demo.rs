@@ -48,5 +48,6 @@ async fn every_demo_account_sees_a_living_park(b: Backend) {
     }
     // Ops see the overdue milestones of work in progress.
     assert!(!ops.get("/api/v1/milestones/overdue").await.items().is_empty(), "an overdue milestone");
+    park.assert_deliverer_counters_hold().await;
     park.stop().await;
 }

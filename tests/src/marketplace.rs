@@ -20,6 +20,8 @@ both!(a_winner_that_assigns_nobody_loses_the_order_back_to_the_pool);
 both!(disputes_are_resolved_by_ops);
 both!(recommendations_rank_eligible_deliverers_with_reasons);
 both!(sixty_four_simultaneous_claims_have_exactly_one_winner);
+both!(deliverer_counters_are_filled_in_for_an_existing_park);
+both!(drifted_deliverer_counters_are_found_and_rebuilt);
 
 fn deadline(park: &TestPark, hours: i64) -> String {
     (kernel::Clock::now(&*park.clock) + chrono::Duration::hours(hours)).to_rfc3339()
@@ -159,6 +161,7 @@ async fn an_order_goes_from_contract_to_rating(b: Backend) {
     {
         assert!(actions.contains(a), "missing audit {a}: {actions:?}");
     }
+    park.assert_deliverer_counters_hold().await;
     park.stop().await;
 }
 
@@ -408,6 +411,7 @@ async fn tenders_take_bids_and_award_one(b: Backend) {
         .problem(409, "illegal_transition");
     let won = ops.get("/api/v1/notifications?template=bid_awarded").await;
     assert!(won.items().iter().any(|n| n["recipient_email"] == "sub@vpark.demo"));
+    park.assert_deliverer_counters_hold().await;
     park.stop().await;
 }
 
@@ -436,6 +440,7 @@ async fn a_winner_that_assigns_nobody_loses_the_order_back_to_the_pool(b: Backen
     sub.post_empty(&format!("/api/v1/subcontracts/{fresh}/claim")).await.expect(200);
     let audit = ops.get(&format!("/api/v1/audit-events?resource_kind=subcontract&resource_id={sid}")).await;
     assert!(audit.items().iter().any(|e| e["action"] == "subcontract.lapsed"));
+    park.assert_deliverer_counters_hold().await;
     park.stop().await;
 }
 
@@ -480,6 +485,7 @@ async fn disputes_are_resolved_by_ops(b: Backend) {
         .post(&format!("/api/v1/orders/{order}/resolve"), json!({"resolution": "accept", "note": "已核实交付完整"}))
         .await;
     assert_eq!(o.expect(200)["status"], "accepted");
+    park.assert_deliverer_counters_hold().await;
     park.stop().await;
 }
 
@@ -654,5 +660,60 @@ async fn sixty_four_simultaneous_claims_have_exactly_one_winner(b: Backend) {
         assert_eq!(won_mail.items().len(), round + 1, "one claim_won e-mail per race: {}", won_mail.body);
     }
     drop(replicas);
+    park.assert_deliverer_counters_hold().await;
+    park.stop().await;
+}
+
+/// The migration that brings the deliverer counters fills them in from the orders and ratings
+/// already there: taken back and applied again on the demo park, they equal a fresh count.
+async fn deliverer_counters_are_filled_in_for_an_existing_park(b: Backend) {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+    let park = spawn_park(b).await;
+    park.assert_deliverer_counters_hold().await;
+    let conn = sea_orm::Database::connect(park.db_url()).await.expect("connect");
+    Migrator::down(&conn, Some(1)).await.expect("the last migration goes back");
+    let gone = conn.execute_unprepared("SELECT COUNT(*) FROM deliverer_stats").await;
+    assert!(gone.is_err(), "the counters' table is dropped with its migration");
+    Migrator::up(&conn, None).await.expect("and comes again");
+    let _ = conn.close().await;
+    park.assert_deliverer_counters_hold().await;
+    park.stop().await;
+}
+
+/// Counters changed behind the triggers' back are found by the check (`vpark check-counters`)
+/// and rebuilt by its repair, which leaves an audit event.
+async fn drifted_deliverer_counters_are_found_and_rebuilt(b: Backend) {
+    use sea_orm::ConnectionTrait;
+    let park = spawn_park(b).await;
+    let market = &park.park.marketplace;
+    assert!(market.check_deliverer_counters(false).await.expect("check").is_empty(), "the demo park is consistent");
+
+    let conn = sea_orm::Database::connect(park.db_url()).await.expect("connect");
+    let hit = conn
+        .execute_unprepared(
+            "UPDATE deliverer_stats SET busy = busy + 3, stars = stars + 1 \
+             WHERE org_id = (SELECT MIN(org_id) FROM deliverer_stats WHERE delivered > 0)",
+        )
+        .await
+        .expect("tamper");
+    assert_eq!(hit.rows_affected(), 1);
+    let _ = conn.close().await;
+
+    let drift = market.check_deliverer_counters(false).await.expect("check");
+    assert_eq!(drift.len(), 1, "one organisation drifted: {drift:?}");
+    assert_eq!(drift[0].kept.busy, drift[0].counted.busy + 3);
+    assert_eq!(drift[0].kept.quality.stars, drift[0].counted.quality.stars + 1);
+    assert_eq!(market.check_deliverer_counters(false).await.expect("check").len(), 1, "a check repairs nothing");
+
+    let repaired = market.check_deliverer_counters(true).await.expect("repair");
+    assert_eq!(repaired.len(), 1, "the repair reports what it found");
+    assert!(market.check_deliverer_counters(false).await.expect("check").is_empty(), "and rebuilt the counters");
+    park.assert_deliverer_counters_hold().await;
+
+    let admin = park.login("admin@vpark.demo").await;
+    let events = admin.get("/api/v1/audit-events?action=organisation.deliverer_counters_rebuilt").await.items();
+    assert_eq!(events.len(), 1, "the rebuild is audited: {events:?}");
+    assert_eq!(events[0]["after"]["drifted"], json!([drift[0].org_id]));
     park.stop().await;
 }

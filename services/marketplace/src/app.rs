@@ -140,6 +140,14 @@ pub enum Resolution {
     Rework,
 }
 
+/// A deliverer whose kept counters differ from a fresh count.
+#[derive(Debug, Clone)]
+pub struct CounterDrift {
+    pub org_id: i64,
+    pub kept: store::DelivererStats,
+    pub counted: store::DelivererStats,
+}
+
 #[derive(Debug, Clone)]
 pub struct QualityReport {
     pub org: Organisation,
@@ -788,6 +796,45 @@ impl Marketplace {
             ranked: ranked.into_iter().filter_map(|r| by_id.get(&r.org_id).cloned().map(|o| (r, o))).collect(),
             ineligible: out.into_iter().filter_map(|(id, why)| by_id.get(&id).cloned().map(|o| (o, why))).collect(),
         })
+    }
+
+    /// Compares every deliverer's counters with a fresh count of its orders and ratings; with
+    /// `repair`, rebuilds them when they differ (audited). The two are read one after the
+    /// other, so on a busy park a change between them can show as a passing difference: check
+    /// again, or repair (the rebuild excludes writers while it counts).
+    pub async fn check_deliverer_counters(&self, repair: bool) -> AppResult<Vec<CounterDrift>> {
+        let read = self.db.read();
+        let today = self.today();
+        let mut kept = store::deliverer_stats(read, None, today).await?;
+        let mut counted = store::recount_deliverer_stats(read, today).await?;
+        let ids: BTreeSet<i64> = kept.keys().chain(counted.keys()).copied().collect();
+        let drift: Vec<CounterDrift> = ids
+            .into_iter()
+            .filter_map(|org_id| {
+                let kept = kept.remove(&org_id).unwrap_or_default();
+                let counted = counted.remove(&org_id).unwrap_or_default();
+                (kept != counted).then_some(CounterDrift { org_id, kept, counted })
+            })
+            .collect();
+        if repair && !drift.is_empty() {
+            let txn = self.db.begin().await?;
+            let outcome: AppResult<()> = async {
+                store::rebuild_deliverer_stats(&txn).await?;
+                let orgs: Vec<i64> = drift.iter().map(|d| d.org_id).collect();
+                audit::record_in(
+                    &txn,
+                    &Actor::System("cli"),
+                    self.clock.now(),
+                    Change::new(Resource::Organisation, "deliverer_counters_rebuilt", "all")
+                        .after(&json!({ "drifted": orgs })),
+                )
+                .await?;
+                Ok(())
+            }
+            .await;
+            finish(txn, outcome).await?;
+        }
+        Ok(drift)
     }
 
     /// Withdraws the open subcontract of an order, if any (the order is re-dispatched or

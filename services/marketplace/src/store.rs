@@ -533,7 +533,7 @@ struct OrgSums {
 }
 
 /// What the ranking and eligibility need to know of deliverers, beyond their profiles.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DelivererStats {
     pub busy: i64,
     pub valid_certs: BTreeMap<String, i64>,
@@ -549,30 +549,50 @@ fn org_filter(col: &str, org: Option<i64>, next: usize) -> (String, Vec<Value>) 
     }
 }
 
-/// Stats of every deliverer (or of one), in four grouped queries.
+/// Stats of every deliverer (or of one): the counters kept by the database (migration
+/// `m0012_deliverer_stats`), one row per organisation, and the valid credentials.
 pub async fn deliverer_stats<C: ConnectionTrait>(
+    conn: &C,
+    org: Option<i64>,
+    today: NaiveDate,
+) -> Result<BTreeMap<i64, DelivererStats>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        org_id: i64,
+        busy: i64,
+        delivered: i64,
+        on_time: i64,
+        ratings: i64,
+        stars: i64,
+    }
+    let b = conn.get_database_backend();
+    let (f, v) = org_filter("org_id", org, 1);
+    let rows = Row::find_by_statement(sql(
+        b,
+        &format!("SELECT org_id, busy, delivered, on_time, ratings, stars FROM deliverer_stats WHERE 1 = 1{f}"),
+        v,
+    ))
+    .all(conn)
+    .await?;
+    let mut out = valid_certs_by_org(conn, org, today).await?;
+    for r in rows {
+        let e = out.entry(r.org_id).or_default();
+        e.busy = r.busy;
+        e.delivered = r.delivered;
+        e.on_time = r.on_time;
+        e.quality = Quality { ratings: r.ratings, stars: r.stars };
+    }
+    Ok(out)
+}
+
+/// How many of each organisation's people hold each certification validly today.
+async fn valid_certs_by_org<C: ConnectionTrait>(
     conn: &C,
     org: Option<i64>,
     today: NaiveDate,
 ) -> Result<BTreeMap<i64, DelivererStats>, DbErr> {
     let b = conn.get_database_backend();
     let mut out: BTreeMap<i64, DelivererStats> = BTreeMap::new();
-
-    let (f, v) = org_filter("deliverer_id", org, 1);
-    let busy = OrgCount::find_by_statement(sql(
-        b,
-        &format!(
-            "SELECT deliverer_id AS org_id, COUNT(*) AS n FROM orders \
-             WHERE status IN ('dispatched', 'in_progress') AND deliverer_id IS NOT NULL{f} GROUP BY deliverer_id"
-        ),
-        v,
-    ))
-    .all(conn)
-    .await?;
-    for r in busy {
-        out.entry(r.org_id).or_default().busy = r.n;
-    }
-
     let (f, mut v) = org_filter("c.org_id", org, 2);
     v.insert(0, today.into());
     let certs = OrgCertCount::find_by_statement(sql(
@@ -589,15 +609,35 @@ pub async fn deliverer_stats<C: ConnectionTrait>(
     for r in certs {
         out.entry(r.org_id).or_default().valid_certs.insert(r.code, r.n);
     }
+    Ok(out)
+}
 
-    let (f, v) = org_filter("deliverer_id", org, 1);
+/// The same stats counted afresh over every order and rating, in grouped queries: what the
+/// counters of `deliverer_stats` must always equal (the tests compare the two).
+pub async fn recount_deliverer_stats<C: ConnectionTrait>(
+    conn: &C,
+    today: NaiveDate,
+) -> Result<BTreeMap<i64, DelivererStats>, DbErr> {
+    let b = conn.get_database_backend();
+    let mut out = valid_certs_by_org(conn, None, today).await?;
+
+    let busy = OrgCount::find_by_statement(sql(
+        b,
+        "SELECT deliverer_id AS org_id, COUNT(*) AS n FROM orders \
+             WHERE status IN ('dispatched', 'in_progress') AND deliverer_id IS NOT NULL GROUP BY deliverer_id",
+        [],
+    ))
+    .all(conn)
+    .await?;
+    for r in busy {
+        out.entry(r.org_id).or_default().busy = r.n;
+    }
+
     let ratings = OrgSums::find_by_statement(sql(
         b,
-        &format!(
-            "SELECT deliverer_id AS org_id, COUNT(*) AS n, COALESCE(SUM(overall), 0) AS s FROM ratings \
-             WHERE 1 = 1{f} GROUP BY deliverer_id"
-        ),
-        v,
+        "SELECT deliverer_id AS org_id, COUNT(*) AS n, COALESCE(SUM(overall), 0) AS s FROM ratings \
+             GROUP BY deliverer_id",
+        [],
     ))
     .all(conn)
     .await?;
@@ -605,14 +645,11 @@ pub async fn deliverer_stats<C: ConnectionTrait>(
         out.entry(r.org_id).or_default().quality = Quality { ratings: r.n, stars: r.s };
     }
 
-    let (f, v) = org_filter("deliverer_id", org, 1);
     let delivered = OrgSums::find_by_statement(sql(
         b,
-        &format!(
-            "SELECT deliverer_id AS org_id, COUNT(*) AS n, COALESCE(SUM(CASE WHEN on_time THEN 1 ELSE 0 END), 0) AS s \
-             FROM orders WHERE delivered_at IS NOT NULL AND deliverer_id IS NOT NULL{f} GROUP BY deliverer_id"
-        ),
-        v,
+        "SELECT deliverer_id AS org_id, COUNT(*) AS n, COALESCE(SUM(CASE WHEN on_time THEN 1 ELSE 0 END), 0) AS s \
+             FROM orders WHERE delivered_at IS NOT NULL AND deliverer_id IS NOT NULL GROUP BY deliverer_id",
+        [],
     ))
     .all(conn)
     .await?;
@@ -622,6 +659,32 @@ pub async fn deliverer_stats<C: ConnectionTrait>(
         e.on_time = r.s;
     }
     Ok(out)
+}
+
+/// Rebuilds every deliverer's counters from the orders and ratings (the statement migration
+/// `m0012_deliverer_stats` filled them in with). On PostgreSQL both tables are locked against
+/// writers first, so no change slips between the count and the rows it replaces; on SQLite the
+/// write transaction already excludes them.
+pub async fn rebuild_deliverer_stats<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_unprepared("LOCK TABLE orders, ratings IN SHARE MODE").await?;
+    }
+    conn.execute_unprepared("DELETE FROM deliverer_stats").await?;
+    conn.execute_unprepared(
+        "INSERT INTO deliverer_stats (org_id, busy, delivered, on_time, ratings, stars) \
+         SELECT org_id, SUM(busy), SUM(delivered), SUM(on_time), SUM(ratings), SUM(stars) FROM ( \
+           SELECT deliverer_id AS org_id, \
+             CASE WHEN status IN ('dispatched', 'in_progress') THEN 1 ELSE 0 END AS busy, \
+             CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END AS delivered, \
+             CASE WHEN delivered_at IS NOT NULL AND on_time THEN 1 ELSE 0 END AS on_time, \
+             0 AS ratings, 0 AS stars \
+           FROM orders WHERE deliverer_id IS NOT NULL \
+           UNION ALL \
+           SELECT deliverer_id, 0, 0, 0, 1, overall FROM ratings) AS facts \
+         GROUP BY org_id",
+    )
+    .await?;
+    Ok(())
 }
 
 /// The certification codes a user holds validly today.

@@ -17,6 +17,7 @@ mod m0008_tiers;
 mod m0009_contract_facts;
 mod m0010_metrics_indexes;
 mod m0011_live_contract_indexes;
+mod m0012_deliverer_stats;
 
 /// An index of `table` over `cols`, in order.
 fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_contract_facts::Migration),
             Box::new(m0010_metrics_indexes::Migration),
             Box::new(m0011_live_contract_indexes::Migration),
+            Box::new(m0012_deliverer_stats::Migration),
         ]
     }
 }

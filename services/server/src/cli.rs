@@ -91,6 +91,15 @@ enum Command {
         #[arg(long)]
         period: Option<String>,
     },
+    /// Compare the deliverer counters the database keeps (busy orders, deliveries, on time,
+    /// ratings, stars: what ranking and eligibility read) with a fresh count of the orders and
+    /// ratings. Exits non-zero when they differ; --repair rebuilds them (audited). Safe beside
+    /// running servers.
+    CheckCounters {
+        /// Rebuild the counters when they differ.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Print the OpenAPI specification (JSON) of this build.
     ExportOpenapi {
         /// Write to this file instead of standard output.
@@ -229,6 +238,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             park.db.clone().close().await;
             Ok(())
+        }
+        Command::CheckCounters { repair } => {
+            let park = Park::open(settings, Arc::new(SystemClock)).await?;
+            let drift =
+                park.marketplace.check_deliverer_counters(repair).await.map_err(|e| anyhow::anyhow!("{}", e.0))?;
+            park.db.clone().close().await;
+            for d in &drift {
+                let figures = |s: &marketplace::store::DelivererStats| {
+                    [
+                        ("busy", s.busy),
+                        ("delivered", s.delivered),
+                        ("on time", s.on_time),
+                        ("ratings", s.quality.ratings),
+                        ("stars", s.quality.stars),
+                    ]
+                };
+                let differing: Vec<String> = figures(&d.kept)
+                    .into_iter()
+                    .zip(figures(&d.counted))
+                    .filter(|((_, kept), (_, counted))| kept != counted)
+                    .map(|((name, kept), (_, counted))| format!("{name} {kept} kept, {counted} counted"))
+                    .collect();
+                println!("organisation {}: {}", d.org_id, differing.join("; "));
+            }
+            match (drift.len(), repair) {
+                (0, _) => {
+                    println!("deliverer counters: every organisation matches a fresh count");
+                    Ok(())
+                }
+                (n, true) => {
+                    println!("deliverer counters: {n} organisation(s) differed; rebuilt from the orders and ratings");
+                    Ok(())
+                }
+                (n, false) => anyhow::bail!("deliverer counters: {n} organisation(s) differ; run with --repair"),
+            }
         }
         Command::Payout(cmd) => {
             let park = Park::open(settings, Arc::new(SystemClock)).await?;

@@ -164,6 +164,26 @@ impl TestPark {
             .unwrap_or_else(|| panic!("no user {email}"))
     }
 
+    /// The URL of this park's database.
+    pub fn db_url(&self) -> &str {
+        &self._db.url
+    }
+
+    /// The counters the database keeps of every deliverer (busy orders, deliveries, on time,
+    /// ratings, stars) equal the same figures counted afresh over all orders and ratings.
+    pub async fn assert_deliverer_counters_hold(&self) {
+        let conn = sea_orm::Database::connect(self.db_url()).await.expect("connect");
+        let today = self.today();
+        let nonzero = |m: std::collections::BTreeMap<i64, marketplace::store::DelivererStats>| {
+            m.into_iter().filter(|(_, s)| *s != Default::default()).collect::<Vec<_>>()
+        };
+        let kept = nonzero(marketplace::store::deliverer_stats(&conn, None, today).await.expect("counters"));
+        let counted = nonzero(marketplace::store::recount_deliverer_stats(&conn, today).await.expect("recount"));
+        assert!(!counted.is_empty(), "a park with deliveries has deliverers to count");
+        assert_eq!(kept, counted, "the deliverer counters drifted from the orders and ratings");
+        let _ = conn.close().await;
+    }
+
     /// Runs one outbox round with this park's settings; returns what it did.
     pub async fn drain_outbox(&self) -> notify::worker::Round {
         self.park.outbox().expect("outbox").round().await.expect("outbox round")
