@@ -267,13 +267,28 @@ impl Marketplace {
         let mut ids = vec![o.client_id, o.signer_id];
         ids.extend(o.deliverer_id);
         let orgs = self.orgs(conn, &ids).await?;
-        let get =
-            |id: i64| orgs.get(&id).cloned().ok_or_else(|| Error::unexpected(format!("organisation {id} missing")));
         let service = self
             .services(conn, &[o.service_id])
             .await?
             .remove(&o.service_id)
             .ok_or_else(|| Error::unexpected("service missing"))?;
+        let subcontract = store::current_subcontract(conn, o.id).await?;
+        let rating = store::rating_of(conn, o.id).await?;
+        self.order_details_with(conn, o, &orgs, service, subcontract, rating).await
+    }
+
+    /// The order's details from its parties, service, subcontract and rating as already read.
+    async fn order_details_with<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        o: order::Model,
+        orgs: &HashMap<i64, Organisation>,
+        service: Service,
+        subcontract: Option<subcontract::Model>,
+        rating: Option<rating::Model>,
+    ) -> AppResult<OrderDetails> {
+        let get =
+            |id: i64| orgs.get(&id).cloned().ok_or_else(|| Error::unexpected(format!("organisation {id} missing")));
         let assignments = store::assignments_of(conn, o.id).await?;
         let people = store::people(conn, &assignments.iter().map(|a| a.user_id).collect::<Vec<_>>()).await?;
         Ok(OrderDetails {
@@ -283,8 +298,8 @@ impl Marketplace {
             service,
             milestones: store::milestones_of(conn, o.id).await?,
             implementers: people,
-            subcontract: store::current_subcontract(conn, o.id).await?,
-            rating: store::rating_of(conn, o.id).await?,
+            subcontract,
+            rating,
             order: o,
         })
     }
@@ -395,10 +410,21 @@ impl Marketplace {
         ids.extend(o.deliverer_id);
         let orgs = self.orgs(conn, &ids).await?;
         let service = self.services(conn, &[o.service_id]).await?.remove(&o.service_id);
+        Ok(self.payload_with(o, &orgs, service.as_ref(), extra))
+    }
+
+    /// What an e-mail about an order says, from its parties and service as already read.
+    fn payload_with(
+        &self,
+        o: &order::Model,
+        orgs: &HashMap<i64, Organisation>,
+        service: Option<&Service>,
+        extra: Value,
+    ) -> Value {
         let mut v = json!({
             "order_no": o.order_no,
-            "service_zh": service.as_ref().map(|s| s.def.name_zh.clone()).unwrap_or_default(),
-            "service_en": service.as_ref().map(|s| s.def.name_en.clone()).unwrap_or_default(),
+            "service_zh": service.map(|s| s.def.name_zh.clone()).unwrap_or_default(),
+            "service_en": service.map(|s| s.def.name_en.clone()).unwrap_or_default(),
             "client": orgs.get(&o.client_id).map(|c| c.profile.name_zh.clone()).unwrap_or_default(),
             "deliverer": o.deliverer_id.and_then(|d| orgs.get(&d)).map(|d| d.profile.name_zh.clone()).unwrap_or_default(),
             "link": self.link(o.id),
@@ -406,7 +432,7 @@ impl Marketplace {
         if let (Value::Object(base), Value::Object(more)) = (&mut v, extra) {
             base.extend(more);
         }
-        Ok(v)
+        v
     }
 
     /// Moves an order through its lifecycle, writing the audit event.
@@ -419,9 +445,24 @@ impl Marketplace {
         set: impl FnOnce(&mut order::ActiveModel),
         detail: Value,
     ) -> AppResult<order::Model> {
+        let now = self.clock.now();
+        let (after, change) = self.move_order(conn, o, event, set, detail, now).await?;
+        audit::record_in(conn, actor, now, change).await?;
+        Ok(after)
+    }
+
+    /// Moves an order through its lifecycle; returns it and the audit event the caller writes.
+    async fn move_order<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        o: &order::Model,
+        event: OrderEvent,
+        set: impl FnOnce(&mut order::ActiveModel),
+        detail: Value,
+        now: DateTime<Utc>,
+    ) -> AppResult<(order::Model, Change)> {
         let from = status_of(o)?;
         let to = domain::next(from, event)?;
-        let now = self.clock.now();
         let mut am: order::ActiveModel = o.clone().into();
         am.status = Set(to.as_str().to_owned());
         am.updated_at = Set(now);
@@ -444,17 +485,11 @@ impl Marketplace {
                 store::refresh_client_facts(conn, o.client_id).await?;
             }
         }
-        audit::record_in(
-            conn,
-            actor,
-            now,
-            Change::new(Resource::Order, event.verb().replace(' ', "_").as_str(), o.id)
-                .org(o.signer_id)
-                .before(&json!({ "status": from.as_str(), "deliverer_id": o.deliverer_id }))
-                .after(&json!({ "status": to.as_str(), "deliverer_id": after.deliverer_id, "detail": detail })),
-        )
-        .await?;
-        Ok(after)
+        let change = Change::new(Resource::Order, event.verb().replace(' ', "_").as_str(), o.id)
+            .org(o.signer_id)
+            .before(&json!({ "status": from.as_str(), "deliverer_id": o.deliverer_id }))
+            .after(&json!({ "status": to.as_str(), "deliverer_id": after.deliverer_id, "detail": detail }));
+        Ok((after, change))
     }
 
     // ---- contracts ----------------------------------------------------------------------
@@ -1276,16 +1311,23 @@ impl Marketplace {
             }
             .into());
         }
-        // What the e-mails say and to whom, read here too: nothing in them depends on who wins,
-        // and every read moved out of the transaction is time the single writer is not held.
-        let mut o =
+        // What the e-mails say and to whom, and what the winner gets back, read here too: none
+        // of it depends on who wins, and every read moved out of the transaction is time the
+        // single writer is not held.
+        let o =
             order::Entity::find_by_id(s.order_id).one(read).await?.ok_or_else(|| Error::unexpected("order missing"))?;
-        o.deliverer_id = Some(caller.org_id);
-        let payload = self.payload(read, &o, json!({})).await?;
+        let won = order::Model { deliverer_id: Some(caller.org_id), ..o.clone() };
+        let orgs = self.orgs(read, &[o.client_id, o.signer_id, caller.org_id]).await?;
+        let service = self
+            .services(read, &[o.service_id])
+            .await?
+            .remove(&o.service_id)
+            .ok_or_else(|| Error::unexpected("service missing"))?;
+        let payload = self.payload_with(&won, &orgs, Some(&service), json!({}));
         let admins = store::people_with_roles(read, Some(caller.org_id), ADMIN_ROLES).await?;
         let txn = self.db.begin().await?;
-        let outcome: AppResult<Result<order::Model, Error>> = async {
-            if !store::take_subcontract(&txn, s.id, caller.org_id, now).await? {
+        let outcome: AppResult<Result<(order::Model, subcontract::Model), Error>> = async {
+            let Some(taken) = store::take_subcontract(&txn, s.id, caller.org_id, now).await? else {
                 let current =
                     subcontract::Entity::find_by_id(id).one(&txn).await?.map(|s| s.status).unwrap_or_default();
                 let lost = store::record_claim(&txn, s.id, caller.org_id, caller.user_id, "lost", now).await?;
@@ -1304,17 +1346,17 @@ impl Marketplace {
                     message,
                     details: Some(json!({ "current_state": current })),
                 }));
-            }
+            };
             store::record_claim(&txn, s.id, caller.org_id, caller.user_id, "won", now).await?;
-            let o = order::Entity::find_by_id(s.order_id)
-                .one(&txn)
-                .await?
-                .ok_or_else(|| Error::unexpected("order missing"))?;
+            // The order as read before the transaction: while its subcontract is open it stays
+            // published, and whatever would change that (cancelling, re-dispatching, a new round)
+            // closes the subcontract in the same transaction — which the guarded take above has
+            // just shown did not happen. The update writes only the columns it sets and returns
+            // the row as stored.
             let assign_by = now + self.config.assign_within;
-            let after = self
-                .transition(
+            let (after, moved) = self
+                .move_order(
                     &txn,
-                    &Actor::of(caller),
                     &o,
                     OrderEvent::Award,
                     |am| {
@@ -1323,28 +1365,25 @@ impl Marketplace {
                         am.assign_by = Set(Some(assign_by));
                     },
                     json!({ "subcontract_id": s.id, "mode": "first_claim" }),
+                    now,
                 )
                 .await?;
-            audit::record_in(
-                &txn,
-                &Actor::of(caller),
-                now,
-                Change::new(Resource::Subcontract, "claimed", s.id)
-                    .org(s.signer_id)
-                    .after(&json!({ "winner_id": caller.org_id })),
-            )
-            .await?;
+            let claimed = Change::new(Resource::Subcontract, "claimed", s.id)
+                .org(s.signer_id)
+                .after(&json!({ "winner_id": caller.org_id }));
+            audit::record_many_in(&txn, &Actor::of(caller), now, vec![moved, claimed]).await?;
             let mut payload = payload.clone();
             if let Value::Object(fields) = &mut payload {
                 fields.insert("assign_by".into(), json!(assign_by.format("%Y-%m-%d %H:%M UTC").to_string()));
             }
             let dedupe = format!("sub:{}:won", s.id);
             self.notify_people(&txn, Template::ClaimWon, &admins, &payload, Some(caller.org_id), &dedupe).await?;
-            Ok(Ok(after))
+            Ok(Ok((after, taken)))
         }
         .await;
-        let o = finish(txn, outcome).await??;
-        self.order_details(self.db.read(), o).await
+        let (o, taken) = finish(txn, outcome).await??;
+        // A published order has never been accepted, so it has no rating.
+        self.order_details_with(self.db.read(), o, &orgs, service, Some(taken), None).await
     }
 
     /// Submits (or replaces) the caller's bid on an open tender.

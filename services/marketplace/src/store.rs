@@ -458,23 +458,24 @@ pub async fn insert_requirements<C: ConnectionTrait>(
 }
 
 /// Takes an open `first_claim` subcontract for `org_id`: one guarded UPDATE, so of any number of
-/// concurrent claims (from any number of replicas) exactly one changes the row.
+/// concurrent claims (from any number of replicas) exactly one changes the row — and gets it
+/// back as it now is; every other gets `None`.
 pub async fn take_subcontract<C: ConnectionTrait>(
     conn: &C,
     id: i64,
     org_id: i64,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+) -> Result<Option<subcontract::Model>, DbErr> {
     let b = conn.get_database_backend();
-    let res = conn
-        .execute_raw(sql(
+    subcontract::Entity::find()
+        .from_raw_sql(sql(
             b,
             "UPDATE subcontracts SET status = 'awarded', winner_id = $1, awarded_at = $2 \
-             WHERE id = $3 AND status = 'open' AND mode = 'first_claim' AND claim_deadline > $2",
+             WHERE id = $3 AND status = 'open' AND mode = 'first_claim' AND claim_deadline > $2 RETURNING *",
             [org_id.into(), now.into(), id.into()],
         ))
-        .await?;
-    Ok(res.rows_affected() == 1)
+        .one(conn)
+        .await
 }
 
 /// Records a claim attempt; false when this organisation had already tried.
