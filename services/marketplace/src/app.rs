@@ -854,7 +854,7 @@ impl Marketplace {
         if repair && !drift.is_empty() {
             let txn = self.db.begin().await?;
             let outcome: AppResult<()> = async {
-                store::rebuild_deliverer_stats(&txn).await?;
+                store::rebuild_deliverer_stats(&txn, today).await?;
                 let orgs: Vec<i64> = drift.iter().map(|d| d.org_id).collect();
                 audit::record_in(
                     &txn,

@@ -662,29 +662,35 @@ pub async fn recount_deliverer_stats<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Rebuilds every deliverer's counters from the orders and ratings (the statement migration
-/// `m0012_deliverer_stats` filled them in with). On PostgreSQL both tables are locked against
-/// writers first, so no change slips between the count and the rows it replaces; on SQLite the
-/// write transaction already excludes them.
-pub async fn rebuild_deliverer_stats<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
-    if conn.get_database_backend() == DbBackend::Postgres {
+/// Rebuilds every deliverer's counters from a fresh count of the orders and ratings
+/// ([`recount_deliverer_stats`]). On PostgreSQL both tables are locked against writers first,
+/// so no change slips between the count and the rows it replaces; on SQLite the write
+/// transaction already excludes them.
+pub async fn rebuild_deliverer_stats<C: ConnectionTrait>(conn: &C, today: NaiveDate) -> Result<(), DbErr> {
+    /// Rows per INSERT: 6 parameters each, well under SQLite's 32,766 bound parameters.
+    const CHUNK: usize = 1_000;
+    let b = conn.get_database_backend();
+    if b == DbBackend::Postgres {
         conn.execute_unprepared("LOCK TABLE orders, ratings IN SHARE MODE").await?;
     }
     conn.execute_unprepared("DELETE FROM deliverer_stats").await?;
-    conn.execute_unprepared(
-        "INSERT INTO deliverer_stats (org_id, busy, delivered, on_time, ratings, stars) \
-         SELECT org_id, SUM(busy), SUM(delivered), SUM(on_time), SUM(ratings), SUM(stars) FROM ( \
-           SELECT deliverer_id AS org_id, \
-             CASE WHEN status IN ('dispatched', 'in_progress') THEN 1 ELSE 0 END AS busy, \
-             CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END AS delivered, \
-             CASE WHEN delivered_at IS NOT NULL AND on_time THEN 1 ELSE 0 END AS on_time, \
-             0 AS ratings, 0 AS stars \
-           FROM orders WHERE deliverer_id IS NOT NULL \
-           UNION ALL \
-           SELECT deliverer_id, 0, 0, 0, 1, overall FROM ratings) AS facts \
-         GROUP BY org_id",
-    )
-    .await?;
+    let counted: Vec<(i64, DelivererStats)> = recount_deliverer_stats(conn, today).await?.into_iter().collect();
+    for chunk in counted.chunks(CHUNK) {
+        let groups: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p: Vec<String> = (1..=6).map(|k| format!("${}", i * 6 + k)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect();
+        let values = chunk.iter().flat_map(|(org, s)| {
+            [*org, s.busy, s.delivered, s.on_time, s.quality.ratings, s.quality.stars].map(Value::from)
+        });
+        let text = format!(
+            "INSERT INTO deliverer_stats (org_id, busy, delivered, on_time, ratings, stars) VALUES {}",
+            groups.join(", ")
+        );
+        conn.execute_raw(sql(b, &text, values)).await?;
+    }
     Ok(())
 }
 
