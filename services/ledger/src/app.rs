@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use kernel::agreement::{Agreement, standard_rules};
 use kernel::{Action, Clock, Error, Fen, OrgKind, Page, PageRequest, Rate, Resource, Stream};
 use marketplace::store::{contract, line};
@@ -37,6 +39,9 @@ pub struct LedgerConfig {
     pub payouts: crate::PayoutRules,
     /// The console's address, for links in e-mails.
     pub public_url: String,
+    /// Batches a bulk run settles at the same time on PostgreSQL (disjoint contracts, each
+    /// batch its own transaction). SQLite has one writer: there it is always one.
+    pub settle_workers: usize,
 }
 
 /// A payment (or, negative, a refund) to record.
@@ -332,7 +337,8 @@ impl Ledger {
     }
 
     /// Settles every contract whose money moved since its last settlement, in batches of
-    /// `BATCH` contracts, each its own transaction; `progress` is told the contracts done.
+    /// `BATCH` contracts, each its own transaction (on PostgreSQL `settle_workers` of them at a
+    /// time, contracts locked by another settler skipped); `progress` is told the contracts done.
     /// Bulk runs post without e-mails (statements carry the figures).
     pub async fn settle_all(
         &self,
@@ -342,15 +348,30 @@ impl Ledger {
         if let Some(p) = caller {
             let _permit = self.policy.permit(p, Resource::Settlement, Action::Run)?;
         }
+        // SQLite has one writer: a second batch would only queue for it. On PostgreSQL the
+        // database does most of the work, and two batches keep both cores busy.
+        let workers = if self.db.is_postgres() { self.config.settle_workers.max(1) } else { 1 };
         let mut total = SettleSummary::default();
+        let mut running = FuturesUnordered::new();
         let mut after = 0i64;
         loop {
             let ids = store::dirty_contracts(self.db.read(), after, BATCH).await?;
             let Some(last) = ids.last().copied() else { break };
             after = last;
-            let done = self.settle_batch(&ids, true, false).await?;
+            let n = ids.len() as u64;
+            running.push(async move { self.settle_batch(&ids, true, false).await.map(|done| (done, n)) });
+            if running.len() >= workers
+                && let Some(result) = running.next().await
+            {
+                let (done, n) = result?;
+                total.add(done);
+                progress(n);
+            }
+        }
+        while let Some(result) = running.next().await {
+            let (done, n) = result?;
             total.add(done);
-            progress(ids.len() as u64);
+            progress(n);
         }
         Ok(total)
     }
@@ -450,8 +471,15 @@ impl Ledger {
             }
             audit::record_many_in(&txn, &Actor::System("settlement"), now, posted_events).await?;
 
-            let first =
-                if steps_out.is_empty() { 0 } else { store::reserve_txns(&txn, steps_out.len() as i64).await? };
+            // On PostgreSQL the numbers are taken outside this transaction (the pool's own
+            // statement, committed at once): inside it, the counter's row stays locked until this
+            // batch commits and concurrent batches queue behind it. A batch that rolls back
+            // leaves its numbers unused — transaction numbers identify, they don't count.
+            let first = match steps_out.len() as i64 {
+                0 => 0,
+                n if self.db.is_postgres() => store::reserve_txns(self.db.read(), n).await?,
+                n => store::reserve_txns(&txn, n).await?,
+            };
             let vendor_of: HashMap<i64, Option<i64>> = contracts.iter().map(|c| (c.id, c.vendor_id)).collect();
             let mut entries = Vec::new();
             for (i, (contract_id, line_id, stream, step)) in steps_out.iter().enumerate() {

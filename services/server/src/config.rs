@@ -112,6 +112,8 @@ pub struct LedgerSettings {
     pub payout_minimum: String,
     /// A payout batch above this total (yuan) needs the approval of two different people.
     pub dual_approval_above: String,
+    /// Batches `vpark settle` posts at the same time on PostgreSQL (SQLite has one writer).
+    pub settle_workers: usize,
 }
 
 impl LedgerSettings {
@@ -174,7 +176,11 @@ impl Default for Settings {
                 assign_within_hours: 48,
                 sweep_interval_s: 60,
             },
-            ledger: LedgerSettings { payout_minimum: "100.00".into(), dual_approval_above: "50000.00".into() },
+            ledger: LedgerSettings {
+                payout_minimum: "100.00".into(),
+                dual_approval_above: "50000.00".into(),
+                settle_workers: 2,
+            },
         }
     }
 }
@@ -227,6 +233,9 @@ impl Settings {
             anyhow::bail!("marketplace.assign_within_hours must be between 1 and 720");
         }
         self.ledger.rules()?;
+        if !(1..=16).contains(&self.ledger.settle_workers) {
+            anyhow::bail!("ledger.settle_workers must be between 1 and 16");
+        }
         if self.marketplace.sweep_interval_s == 0 {
             anyhow::bail!("marketplace.sweep_interval_s must be above zero");
         }
@@ -322,5 +331,10 @@ mod tests {
         let mut s = Settings::default();
         s.database.url = "mysql://x".into();
         assert!(s.validate().unwrap_err().to_string().contains("database.url"));
+        for workers in [0, 17] {
+            let mut s = Settings::default();
+            s.ledger.settle_workers = workers;
+            assert!(s.validate().unwrap_err().to_string().contains("ledger.settle_workers"));
+        }
     }
 }

@@ -129,8 +129,11 @@ impl Park {
             public_url: settings.public_url(),
         };
         let marketplace = Arc::new(Marketplace::new(db.clone(), policy.clone(), clock.clone(), market_config));
-        let ledger_config =
-            ledger::app::LedgerConfig { payouts: settings.ledger.rules()?, public_url: settings.public_url() };
+        let ledger_config = ledger::app::LedgerConfig {
+            payouts: settings.ledger.rules()?,
+            public_url: settings.public_url(),
+            settle_workers: settings.ledger.settle_workers,
+        };
         let ledger = Arc::new(Ledger::new(db.clone(), policy.clone(), clock.clone(), ledger_config));
         // An acceptance releases held shares and a cancellation re-splits: settle at once. A
         // failure here loses nothing — the contract stays marked and the next sweep or
