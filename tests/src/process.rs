@@ -350,11 +350,12 @@ async fn count(url: &str, query: &str) -> i64 {
 async fn a_settlement_killed_half_way_ends_like_an_uninterrupted_one(b: Backend) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = TestDb::empty(b).await;
+    // Ten batches: with four in flight at once, the kill lands while some are still to come.
     let (ok, out, err) =
-        run(dir.path(), &["bench", "settle", "--contracts", "600", "--load-only"], &[("DATABASE_URL", &db.url)], None);
+        run(dir.path(), &["bench", "settle", "--contracts", "2000", "--load-only"], &[("DATABASE_URL", &db.url)], None);
     assert!(ok, "loading failed: {out}\n{err}");
     let unsettled = "SELECT COUNT(*) AS n FROM payments WHERE settled_at IS NULL";
-    assert_eq!(count(&db.url, unsettled).await, 6_000);
+    assert_eq!(count(&db.url, unsettled).await, 20_000);
     let copy = db.copy().await;
 
     // The uninterrupted run, on the copy, one batch at a time; the interrupted and resumed runs
@@ -362,9 +363,9 @@ async fn a_settlement_killed_half_way_ends_like_an_uninterrupted_one(b: Backend)
     let one_at_a_time = [("DATABASE_URL", copy.url.as_str()), ("VPARK__LEDGER__SETTLE_WORKERS", "1")];
     let (ok, out, err) = run(dir.path(), &["settle"], &one_at_a_time, None);
     assert!(ok, "settle failed: {out}\n{err}");
-    assert!(out.contains("6000 payments"), "{out}");
+    assert!(out.contains("20000 payments"), "{out}");
     let whole = ledger_rows(&copy.url).await;
-    assert!(whole.len() > 6_000, "{} entries", whole.len());
+    assert!(whole.len() > 20_000, "{} entries", whole.len());
 
     // The interrupted run: SIGKILL once the first batches are committed.
     let mut child = Command::new(vpark())
@@ -388,7 +389,7 @@ async fn a_settlement_killed_half_way_ends_like_an_uninterrupted_one(b: Backend)
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
     let left = count(&db.url, unsettled).await;
-    assert!(left > 0 && left < 6_000, "killed half-way: {left} of 6000 payments left unsettled");
+    assert!(left > 0 && left < 20_000, "killed half-way: {left} of 20000 payments left unsettled");
 
     let (ok, out, err) =
         run(dir.path(), &["settle"], &[("DATABASE_URL", &db.url), ("VPARK__LEDGER__SETTLE_WORKERS", "4")], None);
