@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::both;
@@ -14,6 +15,7 @@ both!(the_worked_example_splits_every_payment_to_the_cent);
 both!(the_rounding_example_and_idempotent_payments);
 both!(a_cancelled_subcontract_is_re_split_and_refunds_claw_back);
 both!(agreement_templates_are_versioned_and_refuse_more_than_100_percent);
+both!(a_settlement_planned_before_its_contracts_moved_is_planned_again);
 
 pub(crate) fn fen(v: &Value) -> i64 {
     kernel::Fen::parse_yuan(v.as_str().unwrap_or("x")).map(kernel::Fen::get).unwrap_or(i64::MIN)
@@ -352,5 +354,62 @@ async fn agreement_templates_are_versioned_and_refuse_more_than_100_percent(b: B
     // The client never sees the agreement.
     let client = park.login("client@vpark.demo").await;
     assert!(client.get(&format!("/api/v1/contracts/{contract}")).await.expect(200)["agreement"].is_null());
+    park.stop().await;
+}
+
+/// `vpark settle` on SQLite reads and calculates the next batch outside the write transaction,
+/// and posts that plan only if none of its contracts moved in between. Here a waiting payment is
+/// planned, then another payment lands and is settled together with it: the stale plan must not
+/// post the waiting payment a second time.
+async fn a_settlement_planned_before_its_contracts_moved_is_planned_again(b: Backend) {
+    let park = spawn_park(b).await;
+    let Setup { contract, signer: p, vendor, .. } = worked_example_contract(&park, false).await;
+    let finance = park.login("finance@vpark.demo").await;
+    pay(&finance, "bank-0101", payment(contract, 1, "first_year", 1, "10000.00")).await.expect(201);
+
+    // A payment recorded whose settlement has not run yet (as after a crash between the two).
+    let db = park.park.db.write();
+    use marketplace::store::line;
+    let line_id = line::Entity::find()
+        .filter(line::Column::ContractId.eq(contract))
+        .filter(line::Column::LineNo.eq(1))
+        .one(db)
+        .await
+        .expect("read the line")
+        .expect("line 1")
+        .id;
+    let now = kernel::Clock::now(&*park.clock);
+    let waiting = ledger::store::payment::ActiveModel {
+        contract_id: Set(contract),
+        line_id: Set(line_id),
+        stream: Set("first_year".into()),
+        year: Set(1),
+        amount_fen: Set(20_000 * Y),
+        received_on: Set(park.today()),
+        idempotency_key: Set("imported-0102".into()),
+        request_hash: Set("imported".into()),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    waiting.insert(db).await.expect("insert the waiting payment");
+    marketplace::store::bump_settle_rev(db, contract).await.expect("mark the contract changed");
+
+    let ledger = &park.park.ledger;
+    let stale = ledger.plan_batch(&[contract]).await.expect("plan");
+    // Meanwhile another payment is recorded, and its settlement posts the waiting one too.
+    pay(&finance, "bank-0103", payment(contract, 1, "first_year", 1, "30000.00")).await.expect(201);
+    let posted = ledger.post_planned(stale).await.expect("post the stale plan");
+    assert_eq!(posted.transactions, 0, "planned again: nothing was left to post ({posted:?})");
+
+    // 10,000.00 + 20,000.00 + 30,000.00 of subscription: P 40 %, the vendor the rest, once.
+    let got = shares(&finance, contract).await;
+    assert_eq!(share(&got, p, "payable"), 24_000 * Y);
+    assert_eq!(share(&got, vendor, "vendor_revenue"), 36_000 * Y);
+    assert_eq!(share(&got, vendor, "cash"), -60_000 * Y);
+    assert_balanced(&finance, contract).await;
+
+    // A plan read after the last change posts what it planned: here, nothing.
+    let fresh = ledger.plan_batch(&[contract]).await.expect("plan");
+    assert_eq!(ledger.post_planned(fresh).await.expect("post").transactions, 0);
     park.stop().await;
 }

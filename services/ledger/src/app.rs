@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use kernel::agreement::{Agreement, standard_rules};
@@ -14,7 +14,8 @@ use notify::Template;
 use platform::audit::{self, Change};
 use platform::{Actor, AppResult, Db, PolicyTable, Principal, Scope, finish};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -26,6 +27,7 @@ use crate::store::{self, NewEntry, entry, payment};
 /// killed half-way keeps what it posted and the next run continues from there.
 pub const BATCH: u64 = 200;
 
+#[derive(Clone)]
 pub struct Ledger {
     pub(crate) db: Db,
     pub(crate) policy: Arc<PolicyTable>,
@@ -63,6 +65,23 @@ pub struct RecordedPayment {
     pub line_no: i32,
     /// True when the same Idempotency-Key and body were recorded before: this is that result.
     pub replayed: bool,
+}
+
+/// What a settlement batch will post, calculated from what was read: see
+/// [`Ledger::plan_batch`] and [`Ledger::post_planned`].
+pub struct Plan {
+    /// The contracts' revisions as read, in id order.
+    read: Vec<store::Revisions>,
+    contracts: Vec<store::ContractRow>,
+    /// The payments the batch settles.
+    payments: Vec<i64>,
+    /// One ledger transaction each: contract, line, stream and the calculated step.
+    steps: Vec<(i64, i64, Stream, domain::Step)>,
+    /// The revision each contract is settled at.
+    revs: Vec<(i64, i64)>,
+    notices: Vec<(i64, Notice)>,
+    events: Vec<Change>,
+    summary: SettleSummary,
 }
 
 /// What a settlement run did.
@@ -338,7 +357,8 @@ impl Ledger {
 
     /// Settles every contract whose money moved since its last settlement, in batches of
     /// `BATCH` contracts, each its own transaction (on PostgreSQL `settle_workers` of them at a
-    /// time, contracts locked by another settler skipped); `progress` is told the contracts done.
+    /// time, contracts locked by another settler skipped; on SQLite the next batch read and
+    /// calculated while the writer posts the current one); `progress` is told the contracts done.
     /// Bulk runs post without e-mails (statements carry the figures).
     pub async fn settle_all(
         &self,
@@ -348,9 +368,11 @@ impl Ledger {
         if let Some(p) = caller {
             let _permit = self.policy.permit(p, Resource::Settlement, Action::Run)?;
         }
-        // SQLite has one writer: a second batch would only queue for it. On PostgreSQL the
-        // database does most of the work, and two batches keep both cores busy.
-        let workers = if self.db.is_postgres() { self.config.settle_workers.max(1) } else { 1 };
+        if !self.db.is_postgres() {
+            return self.settle_pipelined(progress).await;
+        }
+        // On PostgreSQL the database does most of the work, and two batches keep both cores busy.
+        let workers = self.config.settle_workers.max(1);
         let mut total = SettleSummary::default();
         let mut running = FuturesUnordered::new();
         let mut after = 0i64;
@@ -376,6 +398,46 @@ impl Ledger {
         Ok(total)
     }
 
+    /// SQLite has one writer: a second batch posting at the same time would only queue for it.
+    /// Instead, while the writer posts one batch, the next is read and calculated on a reader
+    /// connection; its write transaction posts that plan only if none of its contracts' revisions
+    /// moved in between (else it plans the batch again inside the transaction).
+    async fn settle_pipelined(&self, progress: &(dyn Fn(u64) + Send + Sync)) -> AppResult<SettleSummary> {
+        let mut total = SettleSummary::default();
+        let mut next = self.plan_next(0).await?;
+        while let Some((plan, n, last)) = next {
+            // The next plan runs as its own task, so that its calculation runs on the other core
+            // while this one keeps the writer fed.
+            let planner = self.clone();
+            let following = tokio::spawn(async move { planner.plan_next(last).await });
+            match self.post_planned(plan).await {
+                Ok(done) => total.add(done),
+                Err(e) => {
+                    following.abort();
+                    return Err(e);
+                }
+            }
+            progress(n);
+            next = following.await.map_err(|e| Error::unexpected(format!("the settlement planner failed: {e}")))??;
+        }
+        Ok(total)
+    }
+
+    /// Plans the next batch of contracts to settle after `after`, on a reader connection: the
+    /// plan, its size and its last contract.
+    async fn plan_next(&self, after: i64) -> AppResult<Option<(Plan, u64, i64)>> {
+        let ids = store::dirty_contracts(self.db.read(), after, BATCH).await?;
+        let Some(last) = ids.last().copied() else { return Ok(None) };
+        let plan = self.plan_batch(&ids).await?;
+        Ok(Some((plan, ids.len() as u64, last)))
+    }
+
+    /// Reads and calculates the settlement of `contract_ids` outside any write transaction,
+    /// without e-mails; [`Ledger::post_planned`] posts it.
+    pub async fn plan_batch(&self, contract_ids: &[i64]) -> AppResult<Plan> {
+        self.plan(self.db.read(), contract_ids, false).await
+    }
+
     /// The number of contracts waiting for settlement.
     pub async fn unsettled_contracts(&self) -> AppResult<u64> {
         let mut n = 0u64;
@@ -397,139 +459,181 @@ impl Ledger {
             if ids.is_empty() {
                 return Ok(SettleSummary::default());
             }
-            let contracts = store::contracts(&txn, &ids).await?;
-            let lines = store::lines(&txn, &ids).await?;
-            let payments = store::unsettled_payments(&txn, &ids).await?;
-            let positions = store::positions(&txn, &ids).await?;
-
-            let mut lines_of: HashMap<i64, BTreeMap<i64, store::LineRow>> = HashMap::new();
-            for l in lines {
-                // The last awarded subcontract of a line wins (older rounds lapsed).
-                lines_of.entry(l.contract_id).or_default().insert(l.line_id, l);
-            }
-            type Key = (i64, Stream);
-            let mut holdings: HashMap<i64, BTreeMap<Key, Holdings>> = HashMap::new();
-            for p in positions {
-                let stream: Stream = p.stream.parse().map_err(|_| Error::unexpected("unknown stream"))?;
-                let account: Account = p.account.parse().map_err(|_| Error::unexpected("unknown account"))?;
-                holdings
-                    .entry(p.contract_id)
-                    .or_default()
-                    .entry((p.line_id, stream))
-                    .or_default()
-                    .insert((p.party_id, account), Fen::new(-p.total));
-            }
-            let mut pays: HashMap<i64, BTreeMap<Key, Vec<LinePayment>>> = HashMap::new();
-            for p in &payments {
-                let stream: Stream = p.stream.parse().map_err(|_| Error::unexpected("unknown stream"))?;
-                pays.entry(p.contract_id)
-                    .or_default()
-                    .entry((p.line_id, stream))
-                    .or_default()
-                    .push(LinePayment { id: p.id, amount: Fen::new(p.amount_fen) });
-            }
-
-            let mut steps_out: Vec<(i64, i64, Stream, domain::Step)> = Vec::new();
-            let mut revs = Vec::with_capacity(contracts.len());
-            let mut notices = Vec::new();
-            let mut posted_events = Vec::new();
-            let mut summary = SettleSummary { contracts: contracts.len() as u64, ..Default::default() };
-            for c in &contracts {
-                let kind: OrgKind = c.signer_kind.parse().map_err(|_| Error::unexpected("unknown signer kind"))?;
-                let agreement = agreement_of(&c.agreement, kind)?;
-                let vendor = c.vendor_id.ok_or_else(|| Error::unexpected("the signer has no vendor"))?;
-                let parties = Parties { vendor, signer: c.signer_id };
-                let mut held = holdings.remove(&c.id).unwrap_or_default();
-                let mut new = pays.remove(&c.id).unwrap_or_default();
-                let keys: std::collections::BTreeSet<Key> = held.keys().chain(new.keys()).copied().collect();
-                let empty = BTreeMap::new();
-                let contract_lines = lines_of.get(&c.id).unwrap_or(&empty);
-                let mut posted = 0u64;
-                for key in keys {
-                    let l =
-                        contract_lines.get(&key.0).ok_or_else(|| Error::unexpected("a payment on a missing line"))?;
-                    let state = line_state(l)?;
-                    let h = held.entry(key).or_default();
-                    let ps = new.remove(&key).unwrap_or_default();
-                    summary.payments += ps.len() as u64;
-                    for step in domain::settle_line(&agreement, parties, &state, key.1, &ps, h)? {
-                        posted += 1;
-                        if notify {
-                            notices.extend(step_notices(c.id, &step, parties, &state, key.1));
-                        }
-                        steps_out.push((c.id, key.0, key.1, step));
-                    }
-                }
-                revs.push((c.id, c.settle_rev));
-                if posted > 0 {
-                    posted_events.push(
-                        Change::new(Resource::Settlement, "posted", c.id)
-                            .org(c.signer_id)
-                            .after(&json!({ "contract_no": c.contract_no, "transactions": posted })),
-                    );
-                }
-            }
-            audit::record_many_in(&txn, &Actor::System("settlement"), now, posted_events).await?;
-
-            // On PostgreSQL the numbers are taken outside this transaction (the pool's own
-            // statement, committed at once): inside it, the counter's row stays locked until this
-            // batch commits and concurrent batches queue behind it. A batch that rolls back
-            // leaves its numbers unused — transaction numbers identify, they don't count.
-            let first = match steps_out.len() as i64 {
-                0 => 0,
-                n if self.db.is_postgres() => store::reserve_txns(self.db.read(), n).await?,
-                n => store::reserve_txns(&txn, n).await?,
-            };
-            let vendor_of: HashMap<i64, Option<i64>> = contracts.iter().map(|c| (c.id, c.vendor_id)).collect();
-            let mut entries = Vec::new();
-            for (i, (contract_id, line_id, stream, step)) in steps_out.iter().enumerate() {
-                let txn_id = first + i as i64;
-                let base = |party_id, account: Account, amount: i64, kind: Kind| NewEntry {
-                    txn_id,
-                    contract_id: Some(*contract_id),
-                    line_id: Some(*line_id),
-                    stream: Some(stream.as_str()),
-                    payment_id: step.payment_id,
-                    payout_id: None,
-                    party_id,
-                    account: account.as_str(),
-                    amount_fen: amount,
-                    kind: kind.as_str(),
-                    rule: None,
-                    rate_bp: None,
-                    fee_fen: None,
-                };
-                if !step.cash.is_zero() {
-                    let vendor = vendor_of
-                        .get(contract_id)
-                        .copied()
-                        .flatten()
-                        .ok_or_else(|| Error::unexpected("contract missing"))?;
-                    entries.push(base(vendor, Account::Cash, step.cash.get(), Kind::Receipt));
-                }
-                for p in &step.postings {
-                    let mut e = base(p.party, p.account, p.amount.checked_neg()?.get(), p.kind);
-                    e.rule = p.source.rule.map(|r| r as i32);
-                    e.rate_bp = p.source.rate.map(Rate::to_bp);
-                    e.fee_fen = p.source.fee.map(Fen::get);
-                    entries.push(e);
-                }
-            }
-            summary.transactions = steps_out.len() as u64;
-            summary.entries = entries.len() as u64;
-            store::append(&txn, &entries, now).await?;
-            let settled: Vec<i64> = payments.iter().map(|p| p.id).collect();
-            store::mark_settled(&txn, &settled, now).await?;
-            store::record_settled(&txn, &revs, now).await?;
-            for (contract_id, n) in &notices {
-                if let Some(c) = contracts.iter().find(|c| c.id == *contract_id) {
-                    self.send(&txn, now, c, n).await?;
-                }
-            }
-            Ok(summary)
+            let plan = self.plan(&txn, &ids, notify).await?;
+            self.post(&txn, plan, now).await
         }
         .await;
         finish(txn, outcome).await
+    }
+
+    /// Posts a batch planned outside the write transaction ([`Ledger::plan_batch`]): in the
+    /// transaction, with the contracts locked, their revisions are read again, and if any moved
+    /// since the plan was read, the batch is planned afresh inside the transaction.
+    pub async fn post_planned(&self, plan: Plan) -> AppResult<SettleSummary> {
+        let now = self.clock.now();
+        let txn = self.db.begin().await?;
+        let outcome: AppResult<SettleSummary> = async {
+            let ids: Vec<i64> = plan.read.iter().map(|r| r.id).collect();
+            store::lock_contracts(&txn, &ids, false).await?;
+            let plan = if store::revisions(&txn, &ids).await? == plan.read {
+                plan
+            } else {
+                self.plan(&txn, &ids, false).await?
+            };
+            self.post(&txn, plan, now).await
+        }
+        .await;
+        finish(txn, outcome).await
+    }
+
+    /// Reads the contracts, their lines, unsettled payments and ledger positions, and
+    /// calculates what to post: no writes.
+    async fn plan<C: ConnectionTrait>(&self, conn: &C, ids: &[i64], notify: bool) -> AppResult<Plan> {
+        let contracts = store::contracts(conn, ids).await?;
+        let lines = store::lines(conn, ids).await?;
+        let payments = store::unsettled_payments(conn, ids).await?;
+        let positions = store::positions(conn, ids).await?;
+
+        let mut lines_of: HashMap<i64, BTreeMap<i64, store::LineRow>> = HashMap::new();
+        for l in lines {
+            // The last awarded subcontract of a line wins (older rounds lapsed).
+            lines_of.entry(l.contract_id).or_default().insert(l.line_id, l);
+        }
+        type Key = (i64, Stream);
+        let mut holdings: HashMap<i64, BTreeMap<Key, Holdings>> = HashMap::new();
+        for p in positions {
+            let stream: Stream = p.stream.parse().map_err(|_| Error::unexpected("unknown stream"))?;
+            let account: Account = p.account.parse().map_err(|_| Error::unexpected("unknown account"))?;
+            holdings
+                .entry(p.contract_id)
+                .or_default()
+                .entry((p.line_id, stream))
+                .or_default()
+                .insert((p.party_id, account), Fen::new(-p.total));
+        }
+        let mut pays: HashMap<i64, BTreeMap<Key, Vec<LinePayment>>> = HashMap::new();
+        for p in &payments {
+            let stream: Stream = p.stream.parse().map_err(|_| Error::unexpected("unknown stream"))?;
+            pays.entry(p.contract_id)
+                .or_default()
+                .entry((p.line_id, stream))
+                .or_default()
+                .push(LinePayment { id: p.id, amount: Fen::new(p.amount_fen) });
+        }
+
+        let mut steps_out: Vec<(i64, i64, Stream, domain::Step)> = Vec::new();
+        let mut revs = Vec::with_capacity(contracts.len());
+        let mut notices = Vec::new();
+        let mut posted_events = Vec::new();
+        let mut summary = SettleSummary { contracts: contracts.len() as u64, ..Default::default() };
+        for c in &contracts {
+            let kind: OrgKind = c.signer_kind.parse().map_err(|_| Error::unexpected("unknown signer kind"))?;
+            let agreement = agreement_of(&c.agreement, kind)?;
+            let vendor = c.vendor_id.ok_or_else(|| Error::unexpected("the signer has no vendor"))?;
+            let parties = Parties { vendor, signer: c.signer_id };
+            let mut held = holdings.remove(&c.id).unwrap_or_default();
+            let mut new = pays.remove(&c.id).unwrap_or_default();
+            let keys: std::collections::BTreeSet<Key> = held.keys().chain(new.keys()).copied().collect();
+            let empty = BTreeMap::new();
+            let contract_lines = lines_of.get(&c.id).unwrap_or(&empty);
+            let mut posted = 0u64;
+            for key in keys {
+                let l = contract_lines.get(&key.0).ok_or_else(|| Error::unexpected("a payment on a missing line"))?;
+                let state = line_state(l)?;
+                let h = held.entry(key).or_default();
+                let ps = new.remove(&key).unwrap_or_default();
+                summary.payments += ps.len() as u64;
+                for step in domain::settle_line(&agreement, parties, &state, key.1, &ps, h)? {
+                    posted += 1;
+                    if notify {
+                        notices.extend(step_notices(c.id, &step, parties, &state, key.1));
+                    }
+                    steps_out.push((c.id, key.0, key.1, step));
+                }
+            }
+            revs.push((c.id, c.settle_rev));
+            if posted > 0 {
+                posted_events.push(
+                    Change::new(Resource::Settlement, "posted", c.id)
+                        .org(c.signer_id)
+                        .after(&json!({ "contract_no": c.contract_no, "transactions": posted })),
+                );
+            }
+        }
+        Ok(Plan {
+            read: contracts.iter().map(store::Revisions::from).collect(),
+            contracts,
+            payments: payments.iter().map(|p| p.id).collect(),
+            steps: steps_out,
+            revs,
+            notices,
+            events: posted_events,
+            summary,
+        })
+    }
+
+    /// Writes a plan: the audit events, the ledger transactions, the payments and contracts
+    /// marked settled, and the e-mails.
+    async fn post(&self, txn: &DatabaseTransaction, plan: Plan, now: DateTime<Utc>) -> AppResult<SettleSummary> {
+        let Plan { contracts, payments, steps: steps_out, revs, notices, events: posted_events, mut summary, .. } =
+            plan;
+        audit::record_many_in(txn, &Actor::System("settlement"), now, posted_events).await?;
+
+        // On PostgreSQL the numbers are taken outside this transaction (the pool's own
+        // statement, committed at once): inside it, the counter's row stays locked until this
+        // batch commits and concurrent batches queue behind it. A batch that rolls back
+        // leaves its numbers unused — transaction numbers identify, they don't count.
+        let first = match steps_out.len() as i64 {
+            0 => 0,
+            n if self.db.is_postgres() => store::reserve_txns(self.db.read(), n).await?,
+            n => store::reserve_txns(txn, n).await?,
+        };
+        let vendor_of: HashMap<i64, Option<i64>> = contracts.iter().map(|c| (c.id, c.vendor_id)).collect();
+        let mut entries = Vec::new();
+        for (i, (contract_id, line_id, stream, step)) in steps_out.iter().enumerate() {
+            let txn_id = first + i as i64;
+            let base = |party_id, account: Account, amount: i64, kind: Kind| NewEntry {
+                txn_id,
+                contract_id: Some(*contract_id),
+                line_id: Some(*line_id),
+                stream: Some(stream.as_str()),
+                payment_id: step.payment_id,
+                payout_id: None,
+                party_id,
+                account: account.as_str(),
+                amount_fen: amount,
+                kind: kind.as_str(),
+                rule: None,
+                rate_bp: None,
+                fee_fen: None,
+            };
+            if !step.cash.is_zero() {
+                let vendor = vendor_of
+                    .get(contract_id)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| Error::unexpected("contract missing"))?;
+                entries.push(base(vendor, Account::Cash, step.cash.get(), Kind::Receipt));
+            }
+            for p in &step.postings {
+                let mut e = base(p.party, p.account, p.amount.checked_neg()?.get(), p.kind);
+                e.rule = p.source.rule.map(|r| r as i32);
+                e.rate_bp = p.source.rate.map(Rate::to_bp);
+                e.fee_fen = p.source.fee.map(Fen::get);
+                entries.push(e);
+            }
+        }
+        summary.transactions = steps_out.len() as u64;
+        summary.entries = entries.len() as u64;
+        store::append(txn, &entries, now).await?;
+        store::mark_settled(txn, &payments, now).await?;
+        store::record_settled(txn, &revs, now).await?;
+        for (contract_id, n) in &notices {
+            if let Some(c) = contracts.iter().find(|c| c.id == *contract_id) {
+                self.send(txn, now, c, n).await?;
+            }
+        }
+        Ok(summary)
     }
 
     async fn send<C: ConnectionTrait>(

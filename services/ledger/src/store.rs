@@ -135,13 +135,42 @@ pub struct ContractRow {
     pub vendor_id: Option<i64>,
     pub agreement: serde_json::Value,
     pub settle_rev: i64,
+    /// The revision the contract was last settled at (none before its first settlement).
+    pub settled_rev: Option<i64>,
 }
 
 pub async fn contracts<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result<Vec<ContractRow>, DbErr> {
     let text = format!(
         "SELECT c.id, c.contract_no, c.client_id, c.signer_id, o.kind AS signer_kind, o.parent_id AS vendor_id, \
-         c.agreement, c.settle_rev FROM contracts c JOIN organisations o ON o.id = c.signer_id \
-         WHERE c.id IN ({}) ORDER BY c.id",
+         c.agreement, c.settle_rev, s.settled_rev FROM contracts c JOIN organisations o ON o.id = c.signer_id \
+         LEFT JOIN settlement_state s ON s.contract_id = c.id WHERE c.id IN ({}) ORDER BY c.id",
+        marks(conn.get_database_backend(), 1, contract_ids.len())
+    );
+    rows(conn, &text, ids(contract_ids)).await
+}
+
+/// A contract's money revision and the revision it was last settled at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromQueryResult)]
+pub struct Revisions {
+    pub id: i64,
+    pub settle_rev: i64,
+    pub settled_rev: Option<i64>,
+}
+
+impl From<&ContractRow> for Revisions {
+    fn from(c: &ContractRow) -> Self {
+        Revisions { id: c.id, settle_rev: c.settle_rev, settled_rev: c.settled_rev }
+    }
+}
+
+/// The revisions of contracts, in id order. Every change a settlement depends on (a payment, an
+/// award, an acceptance, a cancellation) moves `settle_rev`, and a settlement records the
+/// `settle_rev` it read as `settled_rev`: while both stay as they were read, so do the
+/// contract's lines, payments and ledger positions.
+pub async fn revisions<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result<Vec<Revisions>, DbErr> {
+    let text = format!(
+        "SELECT c.id, c.settle_rev, s.settled_rev FROM contracts c \
+         LEFT JOIN settlement_state s ON s.contract_id = c.id WHERE c.id IN ({}) ORDER BY c.id",
         marks(conn.get_database_backend(), 1, contract_ids.len())
     );
     rows(conn, &text, ids(contract_ids)).await
