@@ -411,5 +411,8 @@ async fn a_settlement_planned_before_its_contracts_moved_is_planned_again(b: Bac
     // A plan read after the last change posts what it planned: here, nothing.
     let fresh = ledger.plan_batch(&[contract]).await.expect("plan");
     assert_eq!(ledger.post_planned(fresh).await.expect("post").transactions, 0);
+    // And a plan of no contracts is nothing to post, on either database.
+    let none = ledger.plan_batch(&[]).await.expect("plan nothing");
+    assert_eq!(ledger.post_planned(none).await.expect("post nothing"), ledger::app::SettleSummary::default());
     park.stop().await;
 }

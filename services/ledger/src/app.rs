@@ -69,6 +69,7 @@ pub struct RecordedPayment {
 
 /// What a settlement batch will post, calculated from what was read: see
 /// [`Ledger::plan_batch`] and [`Ledger::post_planned`].
+#[derive(Default)]
 pub struct Plan {
     /// The contracts' revisions as read, in id order.
     read: Vec<store::Revisions>,
@@ -470,6 +471,9 @@ impl Ledger {
     /// transaction, with the contracts locked, their revisions are read again, and if any moved
     /// since the plan was read, the batch is planned afresh inside the transaction.
     pub async fn post_planned(&self, plan: Plan) -> AppResult<SettleSummary> {
+        if plan.read.is_empty() {
+            return Ok(SettleSummary::default());
+        }
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let outcome: AppResult<SettleSummary> = async {
@@ -489,6 +493,9 @@ impl Ledger {
     /// Reads the contracts, their lines, unsettled payments and ledger positions, and
     /// calculates what to post: no writes.
     async fn plan<C: ConnectionTrait>(&self, conn: &C, ids: &[i64], notify: bool) -> AppResult<Plan> {
+        if ids.is_empty() {
+            return Ok(Plan::default());
+        }
         let contracts = store::contracts(conn, ids).await?;
         let lines = store::lines(conn, ids).await?;
         let payments = store::unsettled_payments(conn, ids).await?;
