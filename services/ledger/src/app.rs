@@ -71,15 +71,12 @@ pub struct RecordedPayment {
 /// [`Ledger::plan_batch`] and [`Ledger::post_planned`].
 #[derive(Default)]
 pub struct Plan {
-    /// The contracts' revisions as read, in id order.
-    read: Vec<store::Revisions>,
+    /// The contracts as read (with their revisions), in id order.
     contracts: Vec<store::ContractRow>,
     /// The payments the batch settles.
     payments: Vec<i64>,
     /// One ledger transaction each: contract, line, stream and the calculated step.
     steps: Vec<(i64, i64, Stream, domain::Step)>,
-    /// The revision each contract is settled at.
-    revs: Vec<(i64, i64)>,
     notices: Vec<(i64, Notice)>,
     events: Vec<Change>,
     summary: SettleSummary,
@@ -471,19 +468,17 @@ impl Ledger {
     /// transaction, with the contracts locked, their revisions are read again, and if any moved
     /// since the plan was read, the batch is planned afresh inside the transaction.
     pub async fn post_planned(&self, plan: Plan) -> AppResult<SettleSummary> {
-        if plan.read.is_empty() {
+        if plan.contracts.is_empty() {
             return Ok(SettleSummary::default());
         }
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let outcome: AppResult<SettleSummary> = async {
-            let ids: Vec<i64> = plan.read.iter().map(|r| r.id).collect();
+            let ids: Vec<i64> = plan.contracts.iter().map(|c| c.id).collect();
             store::lock_contracts(&txn, &ids, false).await?;
-            let plan = if store::revisions(&txn, &ids).await? == plan.read {
-                plan
-            } else {
-                self.plan(&txn, &ids, false).await?
-            };
+            let read: Vec<store::Revisions> = plan.contracts.iter().map(store::Revisions::from).collect();
+            let plan =
+                if store::revisions(&txn, &ids).await? == read { plan } else { self.plan(&txn, &ids, false).await? };
             self.post(&txn, plan, now).await
         }
         .await;
@@ -529,7 +524,6 @@ impl Ledger {
         }
 
         let mut steps_out: Vec<(i64, i64, Stream, domain::Step)> = Vec::new();
-        let mut revs = Vec::with_capacity(contracts.len());
         let mut notices = Vec::new();
         let mut posted_events = Vec::new();
         let mut summary = SettleSummary { contracts: contracts.len() as u64, ..Default::default() };
@@ -558,7 +552,6 @@ impl Ledger {
                     steps_out.push((c.id, key.0, key.1, step));
                 }
             }
-            revs.push((c.id, c.settle_rev));
             if posted > 0 {
                 posted_events.push(
                     Change::new(Resource::Settlement, "posted", c.id)
@@ -568,11 +561,9 @@ impl Ledger {
             }
         }
         Ok(Plan {
-            read: contracts.iter().map(store::Revisions::from).collect(),
             contracts,
             payments: payments.iter().map(|p| p.id).collect(),
             steps: steps_out,
-            revs,
             notices,
             events: posted_events,
             summary,
@@ -582,8 +573,7 @@ impl Ledger {
     /// Writes a plan: the audit events, the ledger transactions, the payments and contracts
     /// marked settled, and the e-mails.
     async fn post(&self, txn: &DatabaseTransaction, plan: Plan, now: DateTime<Utc>) -> AppResult<SettleSummary> {
-        let Plan { contracts, payments, steps: steps_out, revs, notices, events: posted_events, mut summary, .. } =
-            plan;
+        let Plan { contracts, payments, steps: steps_out, notices, events: posted_events, mut summary } = plan;
         audit::record_many_in(txn, &Actor::System("settlement"), now, posted_events).await?;
 
         // On PostgreSQL the numbers are taken outside this transaction (the pool's own
@@ -634,6 +624,7 @@ impl Ledger {
         summary.entries = entries.len() as u64;
         store::append(txn, &entries, now).await?;
         store::mark_settled(txn, &payments, now).await?;
+        let revs: Vec<(i64, i64)> = contracts.iter().map(|c| (c.id, c.settle_rev)).collect();
         store::record_settled(txn, &revs, now).await?;
         for (contract_id, n) in &notices {
             if let Some(c) = contracts.iter().find(|c| c.id == *contract_id) {
