@@ -218,4 +218,20 @@ mod tests {
         assert_eq!(redact_url("sqlite://vpark.db"), "sqlite://vpark.db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
+
+    /// The SQLite that is linked in is the one `.cargo/config.toml` asks for: no memory
+    /// statistics (a process-wide mutex on every allocation) and no sampled statistics (a new
+    /// compilation of a statement for every new bound value once `ANALYZE` has run).
+    #[tokio::test]
+    async fn sqlite_is_built_as_configured() {
+        let conn = sea_orm::Database::connect("sqlite::memory:").await.expect("in-memory SQLite");
+        let rows = conn
+            .query_all_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "PRAGMA compile_options"))
+            .await
+            .expect("compile options");
+        let options: Vec<String> = rows.iter().filter_map(|r| r.try_get_by_index::<String>(0).ok()).collect();
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(!options.iter().any(|o| o.starts_with("ENABLE_STAT")), "{options:?}");
+        assert!(options.iter().any(|o| o.starts_with("THREADSAFE")), "{options:?}");
+    }
 }
