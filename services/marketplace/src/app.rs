@@ -777,23 +777,7 @@ impl Marketplace {
         for m in rows {
             let o = organisation_from(m)?;
             let s = stats.remove(&o.id).unwrap_or_default();
-            out.push((
-                Candidate {
-                    org_id: o.id,
-                    name: o.profile.name_zh.clone(),
-                    active: o.profile.status == directory::domain::OrgStatus::Active,
-                    regions: o.profile.regions.clone(),
-                    industries: o.profile.industries.clone(),
-                    categories: o.profile.categories.clone(),
-                    capacity: o.profile.capacity,
-                    busy: s.busy,
-                    valid_certs: s.valid_certs,
-                    quality: s.quality,
-                    delivered: s.delivered,
-                    on_time: s.on_time,
-                },
-                o,
-            ));
+            out.push((candidate_of(&o, s), o));
         }
         Ok(out)
     }
@@ -1285,18 +1269,22 @@ impl Marketplace {
         // SQLite writer is held only for the claim itself; the guarded UPDATE below decides the
         // winner whatever was read.
         let read = self.db.read();
-        let s =
-            subcontract::Entity::find_by_id(id).one(read).await?.ok_or_else(|| Error::not_found("subcontract", id))?;
+        let (s, o) =
+            store::subcontract_with_order(read, id).await?.ok_or_else(|| Error::not_found("subcontract", id))?;
         if s.mode != Mode::FirstClaim.as_str() {
             return Err(Error::conflict("tender_only", "this subcontract is a tender: submit a bid instead").into());
         }
         let need = self.need_of_sub(read, &s).await?;
-        let (cand, org) = self
-            .candidates(read, &[OrgKind::SubcontractPartner], Some(caller.org_id))
-            .await?
-            .pop()
+        // The claimant, the client and the signer in one read: the claimant for its
+        // eligibility, the other two for what the e-mails and the answer say.
+        let orgs = self.orgs(read, &[o.client_id, o.signer_id, caller.org_id]).await?;
+        let org = orgs
+            .get(&caller.org_id)
+            .filter(|g| g.profile.kind == OrgKind::SubcontractPartner)
+            .cloned()
             .ok_or_else(|| Error::forbidden("only a subcontract partner claims subcontracts"))?;
-        let why = domain::eligibility(&cand, &need);
+        let stats = store::deliverer_stats(read, Some(org.id), self.today()).await?.remove(&org.id).unwrap_or_default();
+        let why = domain::eligibility(&candidate_of(&org, stats), &need);
         if !why.is_empty() {
             if s.status != SubcontractStatus::Open.as_str() {
                 return Err(Error::not_found("subcontract", id).into());
@@ -1314,10 +1302,7 @@ impl Marketplace {
         // What the e-mails say and to whom, and what the winner gets back, read here too: none
         // of it depends on who wins, and every read moved out of the transaction is time the
         // single writer is not held.
-        let o =
-            order::Entity::find_by_id(s.order_id).one(read).await?.ok_or_else(|| Error::unexpected("order missing"))?;
         let won = order::Model { deliverer_id: Some(caller.org_id), ..o.clone() };
-        let orgs = self.orgs(read, &[o.client_id, o.signer_id, caller.org_id]).await?;
         let service = self
             .services(read, &[o.service_id])
             .await?
@@ -2257,6 +2242,24 @@ fn clean_comment(comment: Option<String>) -> Result<Option<String>, Error> {
         return Err(Error::invalid("comment", "must have at most 2000 characters"));
     }
     Ok(c)
+}
+
+/// A deliverer as eligibility and ranking see it: its profile and what it has done.
+fn candidate_of(o: &Organisation, s: store::DelivererStats) -> Candidate {
+    Candidate {
+        org_id: o.id,
+        name: o.profile.name_zh.clone(),
+        active: o.profile.status == directory::domain::OrgStatus::Active,
+        regions: o.profile.regions.clone(),
+        industries: o.profile.industries.clone(),
+        categories: o.profile.categories.clone(),
+        capacity: o.profile.capacity,
+        busy: s.busy,
+        valid_certs: s.valid_certs,
+        quality: s.quality,
+        delivered: s.delivered,
+        on_time: s.on_time,
+    }
 }
 
 fn not_eligible(org: &Organisation, why: &[domain::Ineligible]) -> Error {

@@ -8,8 +8,8 @@ use platform::Scope;
 use platform::db::sql;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationDef, Value,
 };
 
 use crate::domain::Quality;
@@ -385,6 +385,21 @@ pub async fn current_subcontract<C: ConnectionTrait>(
         .order_by_desc(subcontract::Column::Id)
         .one(conn)
         .await
+}
+
+/// A subcontract and its order, in one read.
+pub async fn subcontract_with_order<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<Option<(subcontract::Model, order::Model)>, DbErr> {
+    let to_order: RelationDef =
+        subcontract::Entity::belongs_to(order::Entity).from(subcontract::Column::OrderId).to(order::Column::Id).into();
+    let row = subcontract::Entity::find_by_id(id)
+        .select_also(order::Entity)
+        .join(JoinType::InnerJoin, to_order)
+        .one(conn)
+        .await?;
+    Ok(row.and_then(|(s, o)| Some((s, o?))))
 }
 
 pub async fn requirements_of<C: ConnectionTrait>(conn: &C, subcontract_id: i64) -> Result<Vec<String>, DbErr> {
