@@ -20,6 +20,7 @@ both!(a_winner_that_assigns_nobody_loses_the_order_back_to_the_pool);
 both!(disputes_are_resolved_by_ops);
 both!(recommendations_rank_eligible_deliverers_with_reasons);
 both!(sixty_four_simultaneous_claims_have_exactly_one_winner);
+both!(a_claim_needs_every_certification_the_subcontract_requires);
 both!(deliverer_counters_are_filled_in_for_an_existing_park);
 both!(drifted_deliverer_counters_are_found_and_rebuilt);
 
@@ -616,6 +617,57 @@ async fn replica(db_url: &str) -> Replica {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Replica { child, base, _dir: dir }
+}
+
+/// A claim checks the subcontract's requirements — the service's certification and those ops
+/// added when publishing — against the claimant's valid credentials, and names what is missing.
+async fn a_claim_needs_every_certification_the_subcontract_requires(b: Backend) {
+    let park = spawn_park(b).await;
+    let (email, password) = race_partners(&park, 1).await.remove(0);
+    let partner = park.login_with(&email, &password).await;
+    let ops = park.login("ops@vpark.demo").await;
+    let admin = park.login("admin@vpark.demo").await;
+    let (_, order) = erp_contract(&park, &ops).await;
+    let published = ops
+        .post(
+            &format!("/api/v1/orders/{order}/subcontract"),
+            json!({"reason": "cant_do", "mode": "first_claim", "execution_share": "0.35",
+                "required_certifications": ["pmp", "TAX-ADV"], "claim_deadline": deadline(&park, 24)}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    let sid = sub_id(&published);
+    let claim = format!("/api/v1/subcontracts/{sid}/claim");
+
+    // It holds ERP-L2 (the service's) but neither of the two added.
+    let refused = partner.post_empty(&claim).await.problem(422, "not_eligible").clone();
+    let missing: BTreeSet<&str> = refused["details"]["reasons"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["code"] == "missing_certification")
+        .filter_map(|r| r["certification"].as_str())
+        .collect();
+    assert_eq!(missing, BTreeSet::from(["PMP", "TAX-ADV"]), "{refused}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(message.contains("PMP") && message.contains("TAX-ADV"), "{message}");
+
+    // With one of them it still lacks the other.
+    let user = park.user_id(&email).await;
+    let issue = |code: &str| json!({"user_id": user, "certification": code, "issued_on": park.today().to_string()});
+    admin.post("/api/v1/credentials", issue("PMP")).await.expect(200);
+    let refused = partner.post_empty(&claim).await.problem(422, "not_eligible").clone();
+    let reasons = refused["details"]["reasons"].as_array().cloned().unwrap_or_default();
+    assert_eq!(reasons.len(), 1, "{refused}");
+    assert_eq!(reasons[0]["certification"], "TAX-ADV", "{refused}");
+
+    // With all three it wins the order.
+    admin.post("/api/v1/credentials", issue("TAX-ADV")).await.expect(200);
+    let won = partner.post_empty(&claim).await.expect(200).clone();
+    assert_eq!(won["status"], "dispatched", "{won}");
+    assert_eq!(won["deliverer"]["id"], park.org_id_of(&email).await, "{won}");
+    park.stop().await;
 }
 
 async fn sixty_four_simultaneous_claims_have_exactly_one_winner(b: Backend) {

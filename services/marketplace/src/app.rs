@@ -1252,13 +1252,7 @@ impl Marketplace {
     }
 
     async fn need_of_sub<C: ConnectionTrait>(&self, conn: &C, s: &subcontract::Model) -> AppResult<Need> {
-        Ok(Need {
-            region: s.region.clone(),
-            industry: s.industry.clone(),
-            category: s.category.clone(),
-            required_certs: store::requirements_of(conn, s.id).await?,
-            min_quality_centi: s.min_quality_centi,
-        })
+        Ok(need_with(s, store::requirements_of(conn, s.id).await?))
     }
 
     /// Claims a `first_claim` subcontract: exactly one claim wins, every other gets 409.
@@ -1269,12 +1263,12 @@ impl Marketplace {
         // SQLite writer is held only for the claim itself; the guarded UPDATE below decides the
         // winner whatever was read.
         let read = self.db.read();
-        let (s, o) =
-            store::subcontract_with_order(read, id).await?.ok_or_else(|| Error::not_found("subcontract", id))?;
+        let subject = store::claim_subject(read, id).await?.ok_or_else(|| Error::not_found("subcontract", id))?;
+        let (s, o) = (subject.subcontract, subject.order);
         if s.mode != Mode::FirstClaim.as_str() {
             return Err(Error::conflict("tender_only", "this subcontract is a tender: submit a bid instead").into());
         }
-        let need = self.need_of_sub(read, &s).await?;
+        let need = need_with(&s, subject.requirements);
         // The claimant, the client and the signer in one read: the claimant for its
         // eligibility, the other two for what the e-mails and the answer say.
         let orgs = self.orgs(read, &[o.client_id, o.signer_id, caller.org_id]).await?;
@@ -1303,11 +1297,7 @@ impl Marketplace {
         // of it depends on who wins, and every read moved out of the transaction is time the
         // single writer is not held.
         let won = order::Model { deliverer_id: Some(caller.org_id), ..o.clone() };
-        let service = self
-            .services(read, &[o.service_id])
-            .await?
-            .remove(&o.service_id)
-            .ok_or_else(|| Error::unexpected("service missing"))?;
+        let service = service_from(subject.service)?;
         let payload = self.payload_with(&won, &orgs, Some(&service), json!({}));
         let admins = store::people_with_roles(read, Some(caller.org_id), ADMIN_ROLES).await?;
         let txn = self.db.begin().await?;
@@ -2242,6 +2232,17 @@ fn clean_comment(comment: Option<String>) -> Result<Option<String>, Error> {
         return Err(Error::invalid("comment", "must have at most 2000 characters"));
     }
     Ok(c)
+}
+
+/// What a subcontract asks of its deliverer, given the certifications it requires.
+fn need_with(s: &subcontract::Model, required_certs: Vec<String>) -> Need {
+    Need {
+        region: s.region.clone(),
+        industry: s.industry.clone(),
+        category: s.category.clone(),
+        required_certs,
+        min_quality_centi: s.min_quality_centi,
+    }
 }
 
 /// A deliverer as eligibility and ranking see it: its profile and what it has done.
