@@ -118,6 +118,13 @@ impl Db {
     }
 }
 
+/// The WAL pages after which a commit copies them back into the database file (SQLite's
+/// default is 1,000, 4 MB). The copy runs on the single writer, inside the commit that crosses
+/// the mark, so it holds up every write behind it. With 10,000 pages it runs a tenth as often,
+/// and a page written many times in between is copied once: 8–11 % more claims per second
+/// (`vpark bench marketplace`), settlement unchanged. The price is a WAL of up to ~40 MB on disk.
+pub const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
 fn sqlite_options(config: &DbConfig, connections: u32, read_only: bool) -> ConnectOptions {
     let busy = config.busy_timeout;
     let mut opts = ConnectOptions::new(config.url.clone());
@@ -135,7 +142,13 @@ fn sqlite_options(config: &DbConfig, connections: u32, read_only: bool) -> Conne
                 .synchronous(SqliteSynchronous::Normal)
                 .pragma("temp_store", "memory")
                 .pragma("cache_size", "-16000");
-            if read_only { o.read_only(true) } else { o.create_if_missing(true).journal_mode(SqliteJournalMode::Wal) }
+            if read_only {
+                o.read_only(true)
+            } else {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string())
+            }
         });
     opts
 }
@@ -217,6 +230,25 @@ mod tests {
         assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("sqlite://vpark.db"), "sqlite://vpark.db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    /// The writer checkpoints the WAL as `WAL_AUTOCHECKPOINT_PAGES` says.
+    #[tokio::test]
+    async fn the_sqlite_writer_checkpoints_less_often() {
+        let path = std::env::temp_dir().join(format!("vpark-db-test-{}.db", std::process::id()));
+        let db = Db::connect(&DbConfig::new(format!("sqlite://{}?mode=rwc", path.display()))).await.expect("db");
+        let row = db
+            .write()
+            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_autocheckpoint"))
+            .await
+            .expect("pragma")
+            .expect("a row");
+        let pages: i64 = row.try_get_by_index(0).expect("pages");
+        db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        assert_eq!(pages, i64::from(WAL_AUTOCHECKPOINT_PAGES));
     }
 
     /// The SQLite that is linked in is the one `.cargo/config.toml` asks for: no memory
