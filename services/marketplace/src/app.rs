@@ -168,6 +168,7 @@ fn status_of(o: &order::Model) -> AppResult<OrderStatus> {
 pub use identity::people::notify_org_admins;
 use identity::people::{ADMIN_ROLES, recipient};
 
+#[derive(Clone)]
 pub struct Marketplace {
     db: Db,
     policy: Arc<PolicyTable>,
@@ -1300,63 +1301,24 @@ impl Marketplace {
         let service = service_from(subject.service)?;
         let payload = self.payload_with(&won, &orgs, Some(&service), json!({}));
         let admins = store::people_with_roles(read, Some(caller.org_id), ADMIN_ROLES).await?;
-        let txn = self.db.begin().await?;
-        let outcome: AppResult<Result<(order::Model, subcontract::Model), Error>> = async {
-            let Some(taken) = store::take_subcontract(&txn, s.id, caller.org_id, now).await? else {
-                let current =
-                    subcontract::Entity::find_by_id(id).one(&txn).await?.map(|s| s.status).unwrap_or_default();
-                let lost = store::record_claim(&txn, s.id, caller.org_id, caller.user_id, "lost", now).await?;
-                if lost && current == SubcontractStatus::Awarded.as_str() {
-                    let dedupe = format!("sub:{}:lost", s.id);
-                    self.notify_people(&txn, Template::ClaimLost, &admins, &payload, Some(caller.org_id), &dedupe)
-                        .await?;
-                }
-                let message = if s.claim_deadline <= now && current == SubcontractStatus::Open.as_str() {
-                    "the claim deadline of this subcontract has passed".to_owned()
-                } else {
-                    format!("this subcontract is no longer open (it is {current})")
-                };
-                return Ok(Err(Error::Conflict {
-                    code: "already_claimed",
-                    message,
-                    details: Some(json!({ "current_state": current })),
-                }));
-            };
-            store::record_claim(&txn, s.id, caller.org_id, caller.user_id, "won", now).await?;
-            // The order as read before the transaction: while its subcontract is open it stays
-            // published, and whatever would change that (cancelling, re-dispatching, a new round)
-            // closes the subcontract in the same transaction — which the guarded take above has
-            // just shown did not happen. The update writes only the columns it sets and returns
-            // the row as stored.
-            let assign_by = now + self.config.assign_within;
-            let (after, moved) = self
-                .move_order(
-                    &txn,
-                    &o,
-                    OrderEvent::Award,
-                    |am| {
-                        am.deliverer_id = Set(Some(caller.org_id));
-                        am.dispatched_at = Set(Some(now));
-                        am.assign_by = Set(Some(assign_by));
-                    },
-                    json!({ "subcontract_id": s.id, "mode": "first_claim" }),
-                    now,
-                )
-                .await?;
-            let claimed = Change::new(Resource::Subcontract, "claimed", s.id)
-                .org(s.signer_id)
-                .after(&json!({ "winner_id": caller.org_id }));
-            audit::record_many_in(&txn, &Actor::of(caller), now, vec![moved, claimed]).await?;
-            let mut payload = payload.clone();
-            if let Value::Object(fields) = &mut payload {
-                fields.insert("assign_by".into(), json!(assign_by.format("%Y-%m-%d %H:%M UTC").to_string()));
-            }
-            let dedupe = format!("sub:{}:won", s.id);
-            self.notify_people(&txn, Template::ClaimWon, &admins, &payload, Some(caller.org_id), &dedupe).await?;
-            Ok(Ok((after, taken)))
-        }
-        .await;
-        let (o, taken) = finish(txn, outcome).await??;
+        // The writes go to the group committer (`Db::grouped`): on SQLite claims arriving
+        // together share one transaction on the one writer. Everything they need is read above.
+        let write = Arc::new(ClaimWrite {
+            market: self.clone(),
+            caller: caller.clone(),
+            subcontract: s,
+            order: o,
+            admins,
+            payload,
+            now,
+        });
+        let (o, taken) = self
+            .db
+            .grouped(move |txn| {
+                let write = write.clone();
+                Box::pin(async move { write.run(txn).await })
+            })
+            .await??;
         // A published order has never been accepted, so it has no rating.
         self.order_details_with(self.db.read(), o, &orgs, service, Some(taken), None).await
     }
@@ -2242,6 +2204,78 @@ fn need_with(s: &subcontract::Model, required_certs: Vec<String>) -> Need {
         category: s.category.clone(),
         required_certs,
         min_quality_centi: s.min_quality_centi,
+    }
+}
+
+/// The writes of a first-claim claim, given to the group committer (`Db::grouped`). What they
+/// need was read before, so they can run a second time the same way.
+struct ClaimWrite {
+    market: Marketplace,
+    caller: Principal,
+    subcontract: subcontract::Model,
+    order: order::Model,
+    admins: Vec<Person>,
+    payload: Value,
+    now: DateTime<Utc>,
+}
+
+type Claimed = Result<(order::Model, subcontract::Model), Error>;
+
+impl ClaimWrite {
+    /// The guarded take decides the winner; the loser's claim is recorded too.
+    async fn run(&self, txn: &sea_orm::DatabaseTransaction) -> AppResult<Claimed> {
+        let ClaimWrite { market, caller, subcontract: s, order: o, admins, payload, now } = self;
+        let now = *now;
+        let Some(taken) = store::take_subcontract(txn, s.id, caller.org_id, now).await? else {
+            let current = subcontract::Entity::find_by_id(s.id).one(txn).await?.map(|s| s.status).unwrap_or_default();
+            let lost = store::record_claim(txn, s.id, caller.org_id, caller.user_id, "lost", now).await?;
+            if lost && current == SubcontractStatus::Awarded.as_str() {
+                let dedupe = format!("sub:{}:lost", s.id);
+                market.notify_people(txn, Template::ClaimLost, admins, payload, Some(caller.org_id), &dedupe).await?;
+            }
+            let message = if s.claim_deadline <= now && current == SubcontractStatus::Open.as_str() {
+                "the claim deadline of this subcontract has passed".to_owned()
+            } else {
+                format!("this subcontract is no longer open (it is {current})")
+            };
+            return Ok(Err(Error::Conflict {
+                code: "already_claimed",
+                message,
+                details: Some(json!({ "current_state": current })),
+            }));
+        };
+        store::record_claim(txn, s.id, caller.org_id, caller.user_id, "won", now).await?;
+        // The order as read before the transaction: while its subcontract is open it stays
+        // published, and whatever would change that (cancelling, re-dispatching, a new round)
+        // closes the subcontract in the same transaction — which the guarded take above has
+        // just shown did not happen. The update writes only the columns it sets and returns
+        // the row as stored.
+        let assign_by = now + market.config.assign_within;
+        let (after, moved) = market
+            .move_order(
+                txn,
+                o,
+                OrderEvent::Award,
+                |am| {
+                    am.deliverer_id = Set(Some(caller.org_id));
+                    am.dispatched_at = Set(Some(now));
+                    am.assign_by = Set(Some(assign_by));
+                },
+                json!({ "subcontract_id": s.id, "mode": "first_claim" }),
+                now,
+            )
+            .await?;
+        let claimed = Change::new(Resource::Subcontract, "claimed", s.id)
+            .org(s.signer_id)
+            .after(&json!({ "winner_id": caller.org_id }));
+        audit::record_many_in(txn, &Actor::of(caller), now, vec![moved, claimed]).await?;
+        let mut payload = payload.clone();
+        if let Value::Object(fields) = &mut payload {
+            fields.insert("assign_by".into(), json!(assign_by.format("%Y-%m-%d %H:%M UTC").to_string()));
+        }
+        let dedupe = format!("sub:{}:won", s.id);
+        market.notify_people(txn, Template::ClaimWon, admins, &payload, Some(caller.org_id), &dedupe).await?;
+        Ok(Ok((after, taken)))
     }
 }
 

@@ -7,7 +7,12 @@
 //! queue rather than in SQLite's sleeping busy handler. Reads use a separate read-only pool (WAL
 //! lets them run beside the writer). On PostgreSQL both are the same pool.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::error::{AppResult, finish};
+use crate::group_commit;
+use futures_util::future::BoxFuture;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -45,6 +50,48 @@ pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
     backend: DbBackend,
+    /// SQLite only: the thread that drives the hottest write transactions (`Db::on_writer`).
+    writer: Option<Arc<WriterThread>>,
+}
+
+/// A thread with a runtime of its own, where the SQLite committer (`group_commit`) runs.
+///
+/// A statement is a hand-off to SQLite's worker thread and back. On the shared runtime the
+/// task waiting for the answer queues behind every other runnable task (requests being parsed,
+/// authorised, read and answered) before it sends the next statement, and all that time it
+/// holds the one writer. On a thread of its own it runs as soon as the answer is there.
+#[derive(Debug)]
+struct WriterThread {
+    queue: group_commit::Queue,
+    /// Dropped with the last `Db`: the thread's runtime then stops.
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl WriterThread {
+    fn start(write: DatabaseConnection) -> std::io::Result<WriterThread> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
+        let (queue, jobs) = tokio::sync::mpsc::unbounded_channel();
+        let committer = group_commit::run(jobs, move || {
+            let write = write.clone();
+            async move { begin_on(&write, DbBackend::Sqlite).await }
+        });
+        runtime.spawn(committer);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::Builder::new().name("vpark-sqlite-writer".into()).spawn(move || {
+            // Runs the committer until the last `Db` is dropped.
+            let _ = runtime.block_on(stopped);
+        })?;
+        Ok(WriterThread { queue, _stop: stop })
+    }
+}
+
+/// `BEGIN`, `IMMEDIATE` on SQLite.
+async fn begin_on(conn: &DatabaseConnection, backend: DbBackend) -> Result<DatabaseTransaction, DbErr> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: (backend == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    conn.begin_with_options(options).await
 }
 
 impl Db {
@@ -54,7 +101,9 @@ impl Db {
             // Make sure the file exists in WAL mode before readers open it read-only.
             write.execute_unprepared("SELECT 1").await?;
             let read = Database::connect(sqlite_options(config, config.max_connections.max(1), true)).await?;
-            Ok(Db { read, write, backend: DbBackend::Sqlite })
+            let writer = WriterThread::start(write.clone())
+                .map_err(|e| DbErr::Custom(format!("cannot start the SQLite writer thread: {e}")))?;
+            Ok(Db { read, write, backend: DbBackend::Sqlite, writer: Some(Arc::new(writer)) })
         } else if config.url.starts_with("postgres:") || config.url.starts_with("postgresql:") {
             let mut opts = ConnectOptions::new(config.url.clone());
             opts.max_connections(config.max_connections.max(1))
@@ -67,7 +116,7 @@ impl Db {
                 .sqlx_logging(false)
                 .map_sqlx_postgres_opts(|o| o.application_name("vpark"));
             let pool = Database::connect(opts).await?;
-            Ok(Db { read: pool.clone(), write: pool, backend: DbBackend::Postgres })
+            Ok(Db { read: pool.clone(), write: pool, backend: DbBackend::Postgres, writer: None })
         } else {
             Err(DbErr::Custom(format!(
                 "unsupported database URL {:?}: use sqlite://… or postgres://…",
@@ -89,11 +138,31 @@ impl Db {
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite). Commit or roll it back
     /// explicitly: every caller's read-check-write belongs inside one of these.
     pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: (self.backend == DbBackend::Sqlite).then_some(SqliteTransactionMode::Immediate),
-            ..TransactionOptions::default()
-        };
-        self.write.begin_with_options(options).await
+        begin_on(&self.write, self.backend).await
+    }
+
+    /// Runs `work` in a write transaction and commits it, or rolls it back when the work
+    /// fails. On SQLite the transaction may be shared with other work submitted at the same
+    /// moment (`group_commit`): the work may run twice — in a group that failed, then alone —
+    /// so it must do nothing outside the transaction. On PostgreSQL, where writers do not
+    /// queue for one connection, it has a transaction of its own.
+    pub async fn grouped<T, F>(&self, work: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: for<'t> Fn(&'t DatabaseTransaction) -> BoxFuture<'t, AppResult<T>> + Send + Sync + 'static,
+    {
+        let work: Arc<group_commit::Work<T>> = Arc::new(work);
+        if let Some(writer) = &self.writer {
+            let (job, answer) = group_commit::pending(work.clone());
+            if writer.queue.send(job).is_ok()
+                && let Ok(Some(result)) = answer.await
+            {
+                return result;
+            }
+        }
+        let txn = self.begin().await?;
+        let outcome = work(&txn).await;
+        finish(txn, outcome).await
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -249,6 +318,163 @@ mod tests {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
         assert_eq!(pages, i64::from(WAL_AUTOCHECKPOINT_PAGES));
+    }
+
+    fn temp_sqlite(name: &str) -> (DbConfig, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("vpark-{name}-{}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        (DbConfig::new(format!("sqlite://{}?mode=rwc", path.display())), path)
+    }
+
+    fn remove(path: &std::path::Path) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    async fn count(conn: &impl ConnectionTrait) -> i64 {
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "SELECT count(*) FROM t"))
+            .await
+            .expect("count")
+            .expect("a row");
+        row.try_get_by_index(0).expect("count")
+    }
+
+    /// Work submitted while the committer is busy waits, then shares one transaction: the last
+    /// piece sees its group's rows in its transaction and none of them from outside. It runs on
+    /// the writer's own thread.
+    #[tokio::test]
+    async fn sqlite_work_submitted_together_commits_together() {
+        let (config, path) = temp_sqlite("group-commit");
+        let db = Db::connect(&config).await.expect("db");
+        db.write().execute_unprepared("CREATE TABLE t (x INTEGER NOT NULL)").await.expect("create");
+
+        // The first piece holds the committer until it is released.
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let gates = Arc::new(tokio::sync::Mutex::new(Some((started, released))));
+        let first = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.grouped(move |txn| {
+                    let gates = gates.clone();
+                    Box::pin(async move {
+                        txn.execute_unprepared("INSERT INTO t (x) VALUES (0)").await?;
+                        if let Some((started, released)) = gates.lock().await.take() {
+                            let _ = started.send(());
+                            let _ = released.await;
+                        }
+                        Ok(std::thread::current().name().map(str::to_owned))
+                    })
+                })
+                .await
+            }
+        });
+        running.await.expect("the first piece runs");
+        let piece = |x: i64| {
+            let outside = db.clone();
+            db.grouped(move |txn| {
+                let outside = outside.clone();
+                Box::pin(async move {
+                    txn.execute_unprepared(&format!("INSERT INTO t (x) VALUES ({x})")).await?;
+                    Ok((count(txn).await, count(outside.read()).await))
+                })
+            })
+        };
+        // join! polls in order: the three pieces are queued before the first is released.
+        let (a, b, c, ()) = tokio::join!(piece(1), piece(2), piece(3), async move {
+            let _ = release.send(());
+        });
+        let first = first.await.expect("joined").expect("first");
+        assert_eq!(first.as_deref(), Some("vpark-sqlite-writer"));
+        let (a, b, c) = (a.expect("a"), b.expect("b"), c.expect("c"));
+        assert_eq!([a, b, c], [(2, 1), (3, 1), (4, 1)], "the three pieces shared one transaction after the first's");
+        assert_eq!(count(db.read()).await, 4, "every piece committed");
+        db.close().await;
+        remove(&path);
+    }
+
+    /// A piece that fails costs the others of its group nothing: the group is rolled back and
+    /// every piece runs again alone; the failed one's writes are gone, the rest are committed.
+    #[tokio::test]
+    async fn sqlite_a_failed_piece_leaves_its_group_committed() {
+        let (config, path) = temp_sqlite("group-commit-failure");
+        let db = Db::connect(&config).await.expect("db");
+        db.write().execute_unprepared("CREATE TABLE t (x INTEGER NOT NULL)").await.expect("create");
+        let piece = |x: i64| {
+            db.grouped(move |txn| {
+                Box::pin(async move {
+                    txn.execute_unprepared(&format!("INSERT INTO t (x) VALUES ({x})")).await?;
+                    if x == 5 {
+                        return Err(kernel::Error::conflict("five", "five is refused").into());
+                    }
+                    Ok(x)
+                })
+            })
+        };
+        let results = futures_util::future::join_all((0..10).map(piece)).await;
+        for (x, result) in results.iter().enumerate() {
+            match result {
+                Ok(got) => assert_eq!(*got, x as i64),
+                Err(e) => assert_eq!((x, e.to_string().contains("five is refused")), (5, true), "{e}"),
+            }
+        }
+        assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
+        let five = db
+            .read()
+            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "SELECT count(*) FROM t WHERE x = 5"))
+            .await
+            .expect("read")
+            .expect("a row")
+            .try_get_by_index::<i64>(0)
+            .expect("count");
+        assert_eq!((count(db.read()).await, five), (9, 0));
+
+        // The writer's runtime stops with the last handle: a task that never ends is dropped.
+        let (alive, gone) = tokio::sync::oneshot::channel::<()>();
+        let writer = db.writer.as_ref().expect("SQLite has a writer thread");
+        let _ = writer.queue.send(Box::new(Forever { _alive: alive }));
+        drop(db);
+        let stopped = tokio::time::timeout(Duration::from_secs(10), gone).await;
+        remove(&path);
+        assert!(matches!(stopped, Ok(Err(_))), "the writer's runtime stopped with the last handle: {stopped:?}");
+    }
+
+    /// A piece that panics fails its group; it panics again alone in its caller's task, and
+    /// the committer goes on: the next piece still runs on the writer's thread.
+    #[tokio::test]
+    async fn sqlite_a_panicking_piece_leaves_the_committer_running() {
+        let (config, path) = temp_sqlite("group-commit-panic");
+        let db = Db::connect(&config).await.expect("db");
+        let on = db.clone();
+        let panicked = tokio::spawn(async move {
+            on.grouped(|_txn| -> BoxFuture<'_, AppResult<()>> { Box::pin(async { panic!("the work failed") }) }).await
+        })
+        .await;
+        assert!(panicked.is_err_and(|e| e.is_panic()), "the panic reaches the caller");
+        let thread = db
+            .grouped(|_txn| Box::pin(async { Ok(std::thread::current().name().map(str::to_owned)) }))
+            .await
+            .expect("the next piece runs");
+        assert_eq!(thread.as_deref(), Some("vpark-sqlite-writer"));
+        drop(db);
+        remove(&path);
+    }
+
+    /// A job that never finishes, holding a sender that says when it is dropped.
+    struct Forever {
+        _alive: tokio::sync::oneshot::Sender<()>,
+    }
+
+    impl group_commit::Job for Forever {
+        fn run<'t>(&'t mut self, _txn: &'t DatabaseTransaction) -> BoxFuture<'t, bool> {
+            Box::pin(std::future::pending())
+        }
+
+        fn done(self: Box<Self>, _committed: bool) {}
     }
 
     /// The SQLite that is linked in is the one `.cargo/config.toml` asks for: no memory

@@ -14,6 +14,7 @@ pub mod api_types;
 pub mod audit;
 pub mod db;
 pub mod error;
+pub mod group_commit;
 pub mod http;
 pub mod json;
 pub mod scope;
