@@ -6,6 +6,9 @@
 //! of them go through a writer pool of exactly one connection: writers wait in the pool's fair
 //! queue rather than in SQLite's sleeping busy handler. Reads use a separate read-only pool (WAL
 //! lets them run beside the writer). On PostgreSQL both are the same pool.
+//!
+//! The hottest writes go through `Db::grouped`: on SQLite, work waiting for the writer at the
+//! same moment shares one transaction (`group_commit`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +53,7 @@ pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
     backend: DbBackend,
-    /// SQLite only: the thread that drives the hottest write transactions (`Db::on_writer`).
+    /// SQLite only: the thread of the group committer (`Db::grouped`).
     writer: Option<Arc<WriterThread>>,
 }
 
@@ -322,9 +325,7 @@ mod tests {
 
     fn temp_sqlite(name: &str) -> (DbConfig, std::path::PathBuf) {
         let path = std::env::temp_dir().join(format!("vpark-{name}-{}.db", std::process::id()));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        remove(&path);
         (DbConfig::new(format!("sqlite://{}?mode=rwc", path.display())), path)
     }
 
@@ -343,6 +344,33 @@ mod tests {
         row.try_get_by_index(0).expect("count")
     }
 
+    /// Submits a piece that inserts 0 and then holds the committer (inside its transaction)
+    /// until released; returns once it runs. The piece answers with the name of its thread.
+    async fn hold_the_committer(
+        db: &Db,
+    ) -> (tokio::task::JoinHandle<AppResult<Option<String>>>, tokio::sync::oneshot::Sender<()>) {
+        let (started, running) = tokio::sync::oneshot::channel::<()>();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let gates = Arc::new(tokio::sync::Mutex::new(Some((started, released))));
+        let db = db.clone();
+        let first = tokio::spawn(async move {
+            db.grouped(move |txn| {
+                let gates = gates.clone();
+                Box::pin(async move {
+                    txn.execute_unprepared("INSERT INTO t (x) VALUES (0)").await?;
+                    if let Some((started, released)) = gates.lock().await.take() {
+                        let _ = started.send(());
+                        let _ = released.await;
+                    }
+                    Ok(std::thread::current().name().map(str::to_owned))
+                })
+            })
+            .await
+        });
+        running.await.expect("the first piece runs");
+        (first, release)
+    }
+
     /// Work submitted while the committer is busy waits, then shares one transaction: the last
     /// piece sees its group's rows in its transaction and none of them from outside. It runs on
     /// the writer's own thread.
@@ -353,27 +381,7 @@ mod tests {
         db.write().execute_unprepared("CREATE TABLE t (x INTEGER NOT NULL)").await.expect("create");
 
         // The first piece holds the committer until it is released.
-        let (started, running) = tokio::sync::oneshot::channel::<()>();
-        let (release, released) = tokio::sync::oneshot::channel::<()>();
-        let gates = Arc::new(tokio::sync::Mutex::new(Some((started, released))));
-        let first = tokio::spawn({
-            let db = db.clone();
-            async move {
-                db.grouped(move |txn| {
-                    let gates = gates.clone();
-                    Box::pin(async move {
-                        txn.execute_unprepared("INSERT INTO t (x) VALUES (0)").await?;
-                        if let Some((started, released)) = gates.lock().await.take() {
-                            let _ = started.send(());
-                            let _ = released.await;
-                        }
-                        Ok(std::thread::current().name().map(str::to_owned))
-                    })
-                })
-                .await
-            }
-        });
-        running.await.expect("the first piece runs");
+        let (first, release) = hold_the_committer(&db).await;
         let piece = |x: i64| {
             let outside = db.clone();
             db.grouped(move |txn| {
@@ -398,12 +406,14 @@ mod tests {
     }
 
     /// A piece that fails costs the others of its group nothing: the group is rolled back and
-    /// every piece runs again alone; the failed one's writes are gone, the rest are committed.
+    /// every piece runs again alone; the failed one's writes are gone, the rest (and the piece
+    /// committed before) are there.
     #[tokio::test]
     async fn sqlite_a_failed_piece_leaves_its_group_committed() {
         let (config, path) = temp_sqlite("group-commit-failure");
         let db = Db::connect(&config).await.expect("db");
         db.write().execute_unprepared("CREATE TABLE t (x INTEGER NOT NULL)").await.expect("create");
+        let (first, release) = hold_the_committer(&db).await;
         let piece = |x: i64| {
             db.grouped(move |txn| {
                 Box::pin(async move {
@@ -415,10 +425,14 @@ mod tests {
                 })
             })
         };
-        let results = futures_util::future::join_all((0..10).map(piece)).await;
-        for (x, result) in results.iter().enumerate() {
+        // Pieces 1 to 9 are queued while the committer is held, so they make one group.
+        let (results, ()) = tokio::join!(futures_util::future::join_all((1..10).map(piece)), async move {
+            let _ = release.send(());
+        });
+        first.await.expect("joined").expect("first");
+        for (x, result) in (1..10).zip(&results) {
             match result {
-                Ok(got) => assert_eq!(*got, x as i64),
+                Ok(got) => assert_eq!(*got, x),
                 Err(e) => assert_eq!((x, e.to_string().contains("five is refused")), (5, true), "{e}"),
             }
         }
