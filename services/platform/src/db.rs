@@ -307,8 +307,7 @@ mod tests {
     /// The writer checkpoints the WAL as `WAL_AUTOCHECKPOINT_PAGES` says.
     #[tokio::test]
     async fn the_sqlite_writer_checkpoints_less_often() {
-        let path = std::env::temp_dir().join(format!("vpark-db-test-{}.db", std::process::id()));
-        let db = Db::connect(&DbConfig::new(format!("sqlite://{}?mode=rwc", path.display()))).await.expect("db");
+        let (db, path) = temp_sqlite("checkpoint").await;
         let row = db
             .write()
             .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_autocheckpoint"))
@@ -317,16 +316,23 @@ mod tests {
             .expect("a row");
         let pages: i64 = row.try_get_by_index(0).expect("pages");
         db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+        remove(&path);
         assert_eq!(pages, i64::from(WAL_AUTOCHECKPOINT_PAGES));
     }
 
-    fn temp_sqlite(name: &str) -> (DbConfig, std::path::PathBuf) {
+    /// A fresh SQLite database in the temporary directory (remove it with `remove`).
+    async fn temp_sqlite(name: &str) -> (Db, std::path::PathBuf) {
         let path = std::env::temp_dir().join(format!("vpark-{name}-{}.db", std::process::id()));
         remove(&path);
-        (DbConfig::new(format!("sqlite://{}?mode=rwc", path.display())), path)
+        let db = Db::connect(&DbConfig::new(format!("sqlite://{}?mode=rwc", path.display()))).await.expect("db");
+        (db, path)
+    }
+
+    /// A fresh SQLite database with one table, `t (x)`.
+    async fn temp_sqlite_with_t(name: &str) -> (Db, std::path::PathBuf) {
+        let (db, path) = temp_sqlite(name).await;
+        db.write().execute_unprepared("CREATE TABLE t (x INTEGER NOT NULL)").await.expect("create");
+        (db, path)
     }
 
     fn remove(path: &std::path::Path) {
@@ -376,9 +382,7 @@ mod tests {
     /// the writer's own thread.
     #[tokio::test]
     async fn sqlite_work_submitted_together_commits_together() {
-        let (config, path) = temp_sqlite("group-commit");
-        let db = Db::connect(&config).await.expect("db");
-        db.write().execute_unprepared("CREATE TABLE t (x INTEGER NOT NULL)").await.expect("create");
+        let (db, path) = temp_sqlite_with_t("group-commit").await;
 
         // The first piece holds the committer until it is released.
         let (first, release) = hold_the_committer(&db).await;
@@ -410,9 +414,7 @@ mod tests {
     /// committed before) are there.
     #[tokio::test]
     async fn sqlite_a_failed_piece_leaves_its_group_committed() {
-        let (config, path) = temp_sqlite("group-commit-failure");
-        let db = Db::connect(&config).await.expect("db");
-        db.write().execute_unprepared("CREATE TABLE t (x INTEGER NOT NULL)").await.expect("create");
+        let (db, path) = temp_sqlite_with_t("group-commit-failure").await;
         let (first, release) = hold_the_committer(&db).await;
         let piece = |x: i64| {
             db.grouped(move |txn| {
@@ -461,8 +463,7 @@ mod tests {
     /// the committer goes on: the next piece still runs on the writer's thread.
     #[tokio::test]
     async fn sqlite_a_panicking_piece_leaves_the_committer_running() {
-        let (config, path) = temp_sqlite("group-commit-panic");
-        let db = Db::connect(&config).await.expect("db");
+        let (db, path) = temp_sqlite("group-commit-panic").await;
         let on = db.clone();
         let panicked = tokio::spawn(async move {
             on.grouped(|_txn| -> BoxFuture<'_, AppResult<()>> { Box::pin(async { panic!("the work failed") }) }).await
