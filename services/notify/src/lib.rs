@@ -19,6 +19,6 @@ pub mod worker;
 
 pub use domain::{Notification, Recipient, Template};
 pub use mailer::{Mailer, MailerConfig};
-pub use store::enqueue_in;
+pub use store::{enqueue_in, enqueue_many_in};
 pub use templates::Templates;
 pub use worker::{Outbox, OutboxConfig};

@@ -49,30 +49,48 @@ pub use entity::Model as OutboxRow;
 
 /// Writes a notification in the caller's transaction. A repeated `dedupe_key` is dropped.
 pub async fn enqueue_in<C: ConnectionTrait>(conn: &C, now: DateTime<Utc>, n: &Notification) -> Result<(), DbErr> {
-    let mut id = [0u8; 16];
-    rand::rng().fill_bytes(&mut id);
-    let row = entity::ActiveModel {
-        id: Default::default(),
-        created_at: Set(now),
-        template: Set(n.template.as_str().to_owned()),
-        recipient_email: Set(n.to.email.clone()),
-        recipient_name: Set(n.to.name.clone()),
-        locale: Set(n.to.locale.as_str().to_owned()),
-        payload: Set(n.payload.clone()),
-        org_id: Set(n.org_id),
-        dedupe_key: Set(n.dedupe_key.clone()),
-        message_id: Set(format!("{}@vpark", hex::encode(id))),
-        status: Set(Status::Pending.as_str().to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        lease_until: Set(None),
-        last_error: Set(None),
-        sent_at: Set(None),
-    };
-    entity::Entity::insert(row)
-        .on_conflict(OnConflict::column(entity::Column::DedupeKey).do_nothing().to_owned())
-        .exec_without_returning(conn)
-        .await?;
+    enqueue_many_in(conn, now, std::slice::from_ref(n)).await
+}
+
+/// Notifications per INSERT of [`enqueue_many_in`]: 16 columns each, well under SQLite's
+/// 32,766 bound parameters.
+const MANY_CHUNK: usize = 1_000;
+
+/// Writes notifications in the caller's transaction, in as few statements as the bound
+/// parameters allow. A repeated `dedupe_key` is dropped.
+pub async fn enqueue_many_in<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    notifications: &[Notification],
+) -> Result<(), DbErr> {
+    for chunk in notifications.chunks(MANY_CHUNK) {
+        let rows = chunk.iter().map(|n| {
+            let mut id = [0u8; 16];
+            rand::rng().fill_bytes(&mut id);
+            entity::ActiveModel {
+                id: Default::default(),
+                created_at: Set(now),
+                template: Set(n.template.as_str().to_owned()),
+                recipient_email: Set(n.to.email.clone()),
+                recipient_name: Set(n.to.name.clone()),
+                locale: Set(n.to.locale.as_str().to_owned()),
+                payload: Set(n.payload.clone()),
+                org_id: Set(n.org_id),
+                dedupe_key: Set(n.dedupe_key.clone()),
+                message_id: Set(format!("{}@vpark", hex::encode(id))),
+                status: Set(Status::Pending.as_str().to_owned()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                lease_until: Set(None),
+                last_error: Set(None),
+                sent_at: Set(None),
+            }
+        });
+        entity::Entity::insert_many(rows)
+            .on_conflict(OnConflict::column(entity::Column::DedupeKey).do_nothing().to_owned())
+            .exec_without_returning(conn)
+            .await?;
+    }
     Ok(())
 }
 

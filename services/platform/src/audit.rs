@@ -126,7 +126,26 @@ pub async fn record_many_in<C: ConnectionTrait>(
     changes: Vec<Change>,
 ) -> Result<(), DbErr> {
     let request_id = current_request_id();
-    let mut rows = changes.into_iter().map(|c| row_of(actor, at, request_id.clone(), c)).peekable();
+    let events =
+        changes.into_iter().map(|change| Event { actor, at, request_id: request_id.clone(), change }).collect();
+    record_each_in(conn, events).await
+}
+
+/// An event with everything said: for work written away from the request it belongs to (a
+/// batch of requests, each with its actor, time and request id).
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub actor: &'a Actor,
+    pub at: DateTime<Utc>,
+    pub request_id: Option<String>,
+    pub change: Change,
+}
+
+/// Appends events inside the caller's transaction, in a few statements.
+pub async fn record_each_in<C: ConnectionTrait>(conn: &C, events: Vec<Event<'_>>) -> Result<(), DbErr> {
+    let rows: Vec<entity::ActiveModel> =
+        events.into_iter().map(|e| row_of(e.actor, e.at, e.request_id, e.change)).collect();
+    let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<entity::ActiveModel> = rows.by_ref().take(MANY_CHUNK).collect();
         entity::Entity::insert_many(chunk).exec_without_returning(conn).await?;

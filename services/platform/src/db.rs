@@ -294,7 +294,7 @@ pub fn skip_locked(backend: DbBackend) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -321,7 +321,7 @@ mod tests {
     }
 
     /// A fresh SQLite database in the temporary directory (remove it with `remove`).
-    async fn temp_sqlite(name: &str) -> (Db, std::path::PathBuf) {
+    pub(crate) async fn temp_sqlite(name: &str) -> (Db, std::path::PathBuf) {
         let path = std::env::temp_dir().join(format!("vpark-{name}-{}.db", std::process::id()));
         remove(&path);
         let db = Db::connect(&DbConfig::new(format!("sqlite://{}?mode=rwc", path.display()))).await.expect("db");
@@ -329,19 +329,19 @@ mod tests {
     }
 
     /// A fresh SQLite database with one table, `t (x)`.
-    async fn temp_sqlite_with_t(name: &str) -> (Db, std::path::PathBuf) {
+    pub(crate) async fn temp_sqlite_with_t(name: &str) -> (Db, std::path::PathBuf) {
         let (db, path) = temp_sqlite(name).await;
         db.write().execute_unprepared("CREATE TABLE t (x INTEGER NOT NULL)").await.expect("create");
         (db, path)
     }
 
-    fn remove(path: &std::path::Path) {
+    pub(crate) fn remove(path: &std::path::Path) {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
     }
 
-    async fn count(conn: &impl ConnectionTrait) -> i64 {
+    pub(crate) async fn count(conn: &impl ConnectionTrait) -> i64 {
         let row = conn
             .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "SELECT count(*) FROM t"))
             .await

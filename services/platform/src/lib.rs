@@ -8,10 +8,13 @@
 //! - `http`: the one error shape of the API and the one mapping from outcomes to statuses, the
 //!   bearer-token security scheme, request ids, pagination parameters.
 //! - `audit`: the append-only audit trail, written in the transaction of the change it records.
+//! - `group_commit` and `batch`: on SQLite, write work waiting at the same moment shares one
+//!   transaction; requests of one hot kind are written with one statement per table.
 
 pub mod access;
 pub mod api_types;
 pub mod audit;
+pub mod batch;
 pub mod db;
 pub mod error;
 pub mod group_commit;
