@@ -693,6 +693,7 @@ async fn sixty_four_simultaneous_claims_have_exactly_one_winner(b: Backend) {
         tokens.push(park.login_with(email, password).await.token.clone().unwrap_or_default());
     }
 
+    let mut told_before = std::collections::BTreeSet::new();
     for round in 0..2 {
         let (_, order) = erp_contract(&park, &ops).await;
         let sid = sub_id(&publish(&ops, order, "first_claim", &deadline(&park, 24)).await);
@@ -707,9 +708,26 @@ async fn sixty_four_simultaneous_claims_have_exactly_one_winner(b: Backend) {
         let winner = o["deliverer"]["id"].as_i64().expect("a deliverer");
         assert_eq!(o["subcontract"]["winner_id"], winner);
         let audit = ops.get(&format!("/api/v1/audit-events?resource_kind=subcontract&resource_id={sid}")).await;
-        assert_eq!(audit.items().iter().filter(|e| e["action"] == "subcontract.claimed").count(), 1);
+        let claimed: Vec<Value> = audit.items().into_iter().filter(|e| e["action"] == "subcontract.claimed").collect();
+        assert_eq!(claimed.len(), 1);
+        // Written in a batch with other claims, the event still names the request that won.
+        let rid = claimed[0]["request_id"].as_str().unwrap_or_default();
+        assert_eq!(rid.len(), 16, "the claim's audit event carries its request id: {}", claimed[0]);
         let won_mail = ops.get("/api/v1/notifications?template=claim_won&limit=200").await;
         assert_eq!(won_mail.items().len(), round + 1, "one claim_won e-mail per race: {}", won_mail.body);
+        // A loser whose claim was written while the subcontract was open is told once; one that
+        // arrived after it was taken got its 409 at once. Never twice, and never the winner.
+        let lost_mail = ops.get("/api/v1/notifications?template=claim_lost&limit=200").await.items();
+        let told: Vec<String> = lost_mail
+            .iter()
+            .filter(|m| !told_before.contains(&m["id"].as_i64().unwrap_or_default()))
+            .map(|m| m["recipient_email"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        told_before.extend(lost_mail.iter().filter_map(|m| m["id"].as_i64()));
+        let distinct: std::collections::BTreeSet<&String> = told.iter().collect();
+        assert!(told.len() < N && distinct.len() == told.len(), "round {round}: claim_lost to {told:?}");
+        let winner_email = statuses.iter().position(|s| *s == 200).map(|i| partners[i].0.clone()).unwrap_or_default();
+        assert!(!told.contains(&winner_email), "round {round}: the winner {winner_email} was told it lost");
     }
     drop(replicas);
     park.assert_deliverer_counters_hold().await;

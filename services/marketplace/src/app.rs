@@ -11,7 +11,10 @@ use directory::store::{organisation, service};
 use kernel::{Action, Clock, Error, Fen, OrgKind, Page, PageRequest, Resource};
 use notify::{Notification, Template};
 use platform::audit::{self, Change};
+use platform::batch::Batcher;
 use platform::{Actor, AppResult, Db, Owner, Permit, PolicyTable, Principal, finish};
+
+use crate::claims::{ClaimWrite, Claimed};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -161,8 +164,43 @@ fn parse<T: std::str::FromStr>(what: &str, text: &str) -> AppResult<T> {
     text.parse().map_err(|_| Error::unexpected(format!("unknown {what} {text}")).into())
 }
 
-fn status_of(o: &order::Model) -> AppResult<OrderStatus> {
+pub(crate) fn status_of(o: &order::Model) -> AppResult<OrderStatus> {
     parse("order status", &o.status)
+}
+
+/// One e-mail to each of `people`, deduplicated per person by `dedupe`.
+pub(crate) fn notifications(
+    template: Template,
+    people: &[Person],
+    payload: &Value,
+    org_id: Option<i64>,
+    dedupe: &str,
+) -> Vec<Notification> {
+    people
+        .iter()
+        .map(|p| Notification {
+            template,
+            to: recipient(p),
+            payload: payload.clone(),
+            org_id,
+            dedupe_key: Some(format!("{dedupe}:{}", p.id)),
+        })
+        .collect()
+}
+
+/// The audit event of an order's transition.
+pub(crate) fn order_change(
+    o: &order::Model,
+    event: OrderEvent,
+    from: OrderStatus,
+    to: OrderStatus,
+    deliverer_after: Option<i64>,
+    detail: Value,
+) -> Change {
+    Change::new(Resource::Order, event.verb().replace(' ', "_").as_str(), o.id)
+        .org(o.signer_id)
+        .before(&json!({ "status": from.as_str(), "deliverer_id": o.deliverer_id }))
+        .after(&json!({ "status": to.as_str(), "deliverer_id": deliverer_after, "detail": detail }))
 }
 
 pub use identity::people::notify_org_admins;
@@ -176,6 +214,8 @@ pub struct Marketplace {
     config: MarketConfig,
     money_hook: std::sync::OnceLock<MoneyHook>,
     track_record_hook: std::sync::OnceLock<TrackRecordHook>,
+    /// The writes of first-claim claims, in batches.
+    claims: Arc<Batcher<ClaimWrite, Claimed>>,
 }
 
 /// Called (after commit) with the contract whose money split an order change moved: an
@@ -188,6 +228,10 @@ pub type TrackRecordHook = Arc<dyn Fn(i64) -> futures_util::future::BoxFuture<'s
 
 impl Marketplace {
     pub fn new(db: Db, policy: Arc<PolicyTable>, clock: Arc<dyn Clock>, config: MarketConfig) -> Self {
+        let assign_within = config.assign_within;
+        let claims = Batcher::new(db.clone(), move |txn, claims: &[ClaimWrite]| {
+            Box::pin(crate::claims::write_claims(txn, claims, assign_within))
+        });
         Marketplace {
             db,
             policy,
@@ -195,6 +239,7 @@ impl Marketplace {
             config,
             money_hook: std::sync::OnceLock::new(),
             track_record_hook: std::sync::OnceLock::new(),
+            claims: Arc::new(claims),
         }
     }
 
@@ -369,17 +414,8 @@ impl Marketplace {
         org_id: Option<i64>,
         dedupe: &str,
     ) -> AppResult<()> {
-        let now = self.clock.now();
-        for p in people {
-            let n = Notification {
-                template,
-                to: recipient(p),
-                payload: payload.clone(),
-                org_id,
-                dedupe_key: Some(format!("{dedupe}:{}", p.id)),
-            };
-            notify::enqueue_in(conn, now, &n).await?;
-        }
+        let mails = notifications(template, people, payload, org_id, dedupe);
+        notify::enqueue_many_in(conn, self.clock.now(), &mails).await?;
         Ok(())
     }
 
@@ -486,10 +522,7 @@ impl Marketplace {
                 store::refresh_client_facts(conn, o.client_id).await?;
             }
         }
-        let change = Change::new(Resource::Order, event.verb().replace(' ', "_").as_str(), o.id)
-            .org(o.signer_id)
-            .before(&json!({ "status": from.as_str(), "deliverer_id": o.deliverer_id }))
-            .after(&json!({ "status": to.as_str(), "deliverer_id": after.deliverer_id, "detail": detail }));
+        let change = order_change(o, event, from, to, after.deliverer_id, detail);
         Ok((after, change))
     }
 
@@ -1301,24 +1334,19 @@ impl Marketplace {
         let service = service_from(subject.service)?;
         let payload = self.payload_with(&won, &orgs, Some(&service), json!({}));
         let admins = store::people_with_roles(read, Some(caller.org_id), ADMIN_ROLES).await?;
-        // The writes go to the group committer (`Db::grouped`): on SQLite claims arriving
-        // together share one transaction on the one writer. Everything they need is read above.
-        let write = Arc::new(ClaimWrite {
-            market: self.clone(),
+        // The writes are batched with those of the claims waiting at the same moment (see
+        // `claims`). Everything they need is read above.
+        let write = ClaimWrite {
             caller: caller.clone(),
+            actor: Actor::of(caller),
+            request_id: platform::http::current_request_id(),
             subcontract: s,
             order: o,
             admins,
             payload,
             now,
-        });
-        let (o, taken) = self
-            .db
-            .grouped(move |txn| {
-                let write = write.clone();
-                Box::pin(async move { write.run(txn).await })
-            })
-            .await??;
+        };
+        let (o, taken) = self.claims.submit(write).await??;
         // A published order has never been accepted, so it has no rating.
         self.order_details_with(self.db.read(), o, &orgs, service, Some(taken), None).await
     }
@@ -2204,78 +2232,6 @@ fn need_with(s: &subcontract::Model, required_certs: Vec<String>) -> Need {
         category: s.category.clone(),
         required_certs,
         min_quality_centi: s.min_quality_centi,
-    }
-}
-
-/// The writes of a first-claim claim, given to the group committer (`Db::grouped`). What they
-/// need was read before, so they can run a second time the same way.
-struct ClaimWrite {
-    market: Marketplace,
-    caller: Principal,
-    subcontract: subcontract::Model,
-    order: order::Model,
-    admins: Vec<Person>,
-    payload: Value,
-    now: DateTime<Utc>,
-}
-
-type Claimed = Result<(order::Model, subcontract::Model), Error>;
-
-impl ClaimWrite {
-    /// The guarded take decides the winner; the loser's claim is recorded too.
-    async fn run(&self, txn: &sea_orm::DatabaseTransaction) -> AppResult<Claimed> {
-        let ClaimWrite { market, caller, subcontract: s, order: o, admins, payload, now } = self;
-        let now = *now;
-        let Some(taken) = store::take_subcontract(txn, s.id, caller.org_id, now).await? else {
-            let current = subcontract::Entity::find_by_id(s.id).one(txn).await?.map(|s| s.status).unwrap_or_default();
-            let lost = store::record_claim(txn, s.id, caller.org_id, caller.user_id, "lost", now).await?;
-            if lost && current == SubcontractStatus::Awarded.as_str() {
-                let dedupe = format!("sub:{}:lost", s.id);
-                market.notify_people(txn, Template::ClaimLost, admins, payload, Some(caller.org_id), &dedupe).await?;
-            }
-            let message = if s.claim_deadline <= now && current == SubcontractStatus::Open.as_str() {
-                "the claim deadline of this subcontract has passed".to_owned()
-            } else {
-                format!("this subcontract is no longer open (it is {current})")
-            };
-            return Ok(Err(Error::Conflict {
-                code: "already_claimed",
-                message,
-                details: Some(json!({ "current_state": current })),
-            }));
-        };
-        store::record_claim(txn, s.id, caller.org_id, caller.user_id, "won", now).await?;
-        // The order as read before the transaction: while its subcontract is open it stays
-        // published, and whatever would change that (cancelling, re-dispatching, a new round)
-        // closes the subcontract in the same transaction — which the guarded take above has
-        // just shown did not happen. The update writes only the columns it sets and returns
-        // the row as stored.
-        let assign_by = now + market.config.assign_within;
-        let (after, moved) = market
-            .move_order(
-                txn,
-                o,
-                OrderEvent::Award,
-                |am| {
-                    am.deliverer_id = Set(Some(caller.org_id));
-                    am.dispatched_at = Set(Some(now));
-                    am.assign_by = Set(Some(assign_by));
-                },
-                json!({ "subcontract_id": s.id, "mode": "first_claim" }),
-                now,
-            )
-            .await?;
-        let claimed = Change::new(Resource::Subcontract, "claimed", s.id)
-            .org(s.signer_id)
-            .after(&json!({ "winner_id": caller.org_id }));
-        audit::record_many_in(txn, &Actor::of(caller), now, vec![moved, claimed]).await?;
-        let mut payload = payload.clone();
-        if let Value::Object(fields) = &mut payload {
-            fields.insert("assign_by".into(), json!(assign_by.format("%Y-%m-%d %H:%M UTC").to_string()));
-        }
-        let dedupe = format!("sub:{}:won", s.id);
-        market.notify_people(txn, Template::ClaimWon, admins, &payload, Some(caller.org_id), &dedupe).await?;
-        Ok(Ok((after, taken)))
     }
 }
 

@@ -6,6 +6,7 @@
 //! audit events and notifications; `http` the API.
 
 pub mod app;
+mod claims;
 pub mod domain;
 pub mod http;
 pub mod store;

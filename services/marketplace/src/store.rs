@@ -510,46 +510,133 @@ pub async fn insert_requirements<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Takes an open `first_claim` subcontract for `org_id`: one guarded UPDATE, so of any number of
-/// concurrent claims (from any number of replicas) exactly one changes the row — and gets it
-/// back as it now is; every other gets `None`.
-pub async fn take_subcontract<C: ConnectionTrait>(
-    conn: &C,
-    id: i64,
-    org_id: i64,
-    now: DateTime<Utc>,
-) -> Result<Option<subcontract::Model>, DbErr> {
-    let b = conn.get_database_backend();
-    subcontract::Entity::find()
-        .from_raw_sql(sql(
-            b,
-            "UPDATE subcontracts SET status = 'awarded', winner_id = $1, awarded_at = $2 \
-             WHERE id = $3 AND status = 'open' AND mode = 'first_claim' AND claim_deadline > $2 RETURNING *",
-            [org_id.into(), now.into(), id.into()],
-        ))
-        .one(conn)
-        .await
+/// The claims of a batch, one per subcontract: `(subcontract, claimant, when)`.
+pub struct Take {
+    pub subcontract_id: i64,
+    pub org_id: i64,
+    pub at: DateTime<Utc>,
 }
 
-/// Records a claim attempt; false when this organisation had already tried.
-pub async fn record_claim<C: ConnectionTrait>(
-    conn: &C,
-    subcontract_id: i64,
-    org_id: i64,
-    user_id: i64,
-    outcome: &str,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+/// `CASE id WHEN … THEN … END` over `rows`, binding what `value` gives for each.
+fn case_by_id<T>(rows: &[T], id: impl Fn(&T) -> i64, value: impl Fn(&T) -> Value, values: &mut Vec<Value>) -> String {
+    let mut text = String::from("CASE id");
+    for r in rows {
+        values.push(id(r).into());
+        values.push(value(r));
+        text.push_str(&format!(" WHEN ${} THEN ${}", values.len() - 1, values.len()));
+    }
+    text.push_str(" END");
+    text
+}
+
+/// `col IN (…)` over `ids` (`1 = 0` when there are none).
+fn ids_in(col: &str, ids: impl IntoIterator<Item = i64>, values: &mut Vec<Value>) -> String {
+    let ph: Vec<String> = ids
+        .into_iter()
+        .map(|id| {
+            values.push(id.into());
+            format!("${}", values.len())
+        })
+        .collect();
+    if ph.is_empty() { "1 = 0".into() } else { format!("{col} IN ({})", ph.join(", ")) }
+}
+
+/// The guarded take of first-claim subcontracts, many in one statement: each still open,
+/// first-claim and before its deadline at its claim's time goes to its claimant. Returns the
+/// subcontracts taken, as stored. Each subcontract appears at most once in `takes`.
+pub async fn take_subcontracts<C: ConnectionTrait>(conn: &C, takes: &[Take]) -> Result<Vec<subcontract::Model>, DbErr> {
+    if takes.is_empty() {
+        return Ok(Vec::new());
+    }
     let b = conn.get_database_backend();
-    let res = conn
-        .execute_raw(sql(
-            b,
-            "INSERT INTO subcontract_claims (subcontract_id, org_id, user_id, outcome, at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (subcontract_id, org_id) DO NOTHING",
-            [subcontract_id.into(), org_id.into(), user_id.into(), outcome.into(), now.into()],
-        ))
-        .await?;
-    Ok(res.rows_affected() == 1)
+    let mut values = Vec::with_capacity(takes.len() * 7);
+    let winner = case_by_id(takes, |t| t.subcontract_id, |t| t.org_id.into(), &mut values);
+    let at = case_by_id(takes, |t| t.subcontract_id, |t| t.at.into(), &mut values);
+    let ids = ids_in("id", takes.iter().map(|t| t.subcontract_id), &mut values);
+    // The deadline is compared with the time of each claim: the CASE of `awarded_at`.
+    let text = format!(
+        "UPDATE subcontracts SET status = 'awarded', winner_id = {winner}, awarded_at = {at} \
+         WHERE {ids} AND status = 'open' AND mode = 'first_claim' AND claim_deadline > {at} RETURNING *"
+    );
+    subcontract::Entity::find().from_raw_sql(sql(b, &text, values)).all(conn).await
+}
+
+/// The status of each of `ids`.
+pub async fn subcontract_statuses<C: ConnectionTrait>(
+    conn: &C,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<BTreeMap<i64, String>, DbErr> {
+    let b = conn.get_database_backend();
+    let mut values = Vec::new();
+    let text = format!("SELECT id, status FROM subcontracts WHERE {}", ids_in("id", ids, &mut values));
+    let rows = conn.query_all_raw(sql(b, &text, values)).await?;
+    rows.iter().map(|r| Ok((r.try_get::<i64>("", "id")?, r.try_get::<String>("", "status")?))).collect()
+}
+
+/// A claim attempt to record.
+pub struct ClaimRow<'a> {
+    pub subcontract_id: i64,
+    pub org_id: i64,
+    pub user_id: i64,
+    pub outcome: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// Records claim attempts in one statement; returns the `(subcontract, organisation)` pairs
+/// recorded now — not those that had already tried (nor a second attempt within `rows`).
+pub async fn record_claims<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[ClaimRow<'_>],
+) -> Result<std::collections::BTreeSet<(i64, i64)>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Default::default());
+    }
+    let b = conn.get_database_backend();
+    let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 5);
+    let tuples: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let n = values.len();
+            values.extend([r.subcontract_id.into(), r.org_id.into(), r.user_id.into(), r.outcome.into(), r.at.into()]);
+            format!("(${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5)
+        })
+        .collect();
+    let text = format!(
+        "INSERT INTO subcontract_claims (subcontract_id, org_id, user_id, outcome, at) VALUES {} \
+         ON CONFLICT (subcontract_id, org_id) DO NOTHING RETURNING subcontract_id, org_id",
+        tuples.join(", ")
+    );
+    let rows = conn.query_all_raw(sql(b, &text, values)).await?;
+    rows.iter().map(|r| Ok((r.try_get::<i64>("", "subcontract_id")?, r.try_get::<i64>("", "org_id")?))).collect()
+}
+
+/// An order going to the winner of its subcontract.
+pub struct Award {
+    pub order_id: i64,
+    pub status: &'static str,
+    pub deliverer_id: i64,
+    pub at: DateTime<Utc>,
+    pub assign_by: DateTime<Utc>,
+}
+
+/// Moves orders to the winners of their subcontracts, in one statement; returns them as
+/// stored. It writes only the columns it sets.
+pub async fn award_orders<C: ConnectionTrait>(conn: &C, awards: &[Award]) -> Result<Vec<order::Model>, DbErr> {
+    if awards.is_empty() {
+        return Ok(Vec::new());
+    }
+    let b = conn.get_database_backend();
+    let mut values = Vec::with_capacity(awards.len() * 9);
+    let status = case_by_id(awards, |a| a.order_id, |a| a.status.into(), &mut values);
+    let deliverer = case_by_id(awards, |a| a.order_id, |a| a.deliverer_id.into(), &mut values);
+    let at = case_by_id(awards, |a| a.order_id, |a| a.at.into(), &mut values);
+    let assign_by = case_by_id(awards, |a| a.order_id, |a| a.assign_by.into(), &mut values);
+    let ids = ids_in("id", awards.iter().map(|a| a.order_id), &mut values);
+    let text = format!(
+        "UPDATE orders SET status = {status}, deliverer_id = {deliverer}, dispatched_at = {at}, \
+         assign_by = {assign_by}, updated_at = {at} WHERE {ids} RETURNING *"
+    );
+    order::Entity::find().from_raw_sql(sql(b, &text, values)).all(conn).await
 }
 
 pub async fn bids_of<C: ConnectionTrait>(conn: &C, subcontract_id: i64) -> Result<Vec<bid::Model>, DbErr> {
@@ -1031,11 +1118,22 @@ const CONTRACT_FACTS: &str = "region = (SELECT MIN(o.region) FROM orders o WHERE
 /// Recomputes a contract's facts from its orders; with `settle`, also marks its money split as
 /// changed (see [`bump_settle_rev`]), in the same statement.
 pub async fn refresh_contract_facts<C: ConnectionTrait>(conn: &C, contract_id: i64, settle: bool) -> Result<(), DbErr> {
+    refresh_contracts_facts(conn, [contract_id], settle).await
+}
+
+/// [`refresh_contract_facts`] of several contracts, in one statement.
+pub async fn refresh_contracts_facts<C: ConnectionTrait>(
+    conn: &C,
+    contract_ids: impl IntoIterator<Item = i64>,
+    settle: bool,
+) -> Result<(), DbErr> {
     let b = conn.get_database_backend();
     let bump = if settle { "settle_rev = settle_rev + 1, " } else { "" };
     let days = first_acceptance_days(b);
-    let text = format!("UPDATE contracts SET {bump}{CONTRACT_FACTS}, {days} WHERE id = $1");
-    conn.execute_raw(sql(b, &text, [contract_id.into()])).await?;
+    let mut values = Vec::new();
+    let ids = ids_in("id", contract_ids, &mut values);
+    let text = format!("UPDATE contracts SET {bump}{CONTRACT_FACTS}, {days} WHERE {ids}");
+    conn.execute_raw(sql(b, &text, values)).await?;
     Ok(())
 }
 
