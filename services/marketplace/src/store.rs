@@ -691,12 +691,14 @@ fn org_filter(col: &str, org: Option<i64>, next: usize) -> (String, Vec<Value>) 
 }
 
 /// Stats of every deliverer (or of one): the counters kept by the database (migration
-/// `m0012_deliverer_stats`), one row per organisation, and the valid credentials.
+/// `m0012_deliverer_stats`), one row per organisation, and the valid credentials — in one
+/// statement (a claim reads them on its hot path: each statement is a round trip).
 pub async fn deliverer_stats<C: ConnectionTrait>(
     conn: &C,
     org: Option<i64>,
     today: NaiveDate,
 ) -> Result<BTreeMap<i64, DelivererStats>, DbErr> {
+    /// A counters row (`code` is null) or one certification's valid holders (`n`).
     #[derive(FromQueryResult)]
     struct Row {
         org_id: i64,
@@ -705,23 +707,42 @@ pub async fn deliverer_stats<C: ConnectionTrait>(
         on_time: i64,
         ratings: i64,
         stars: i64,
+        code: Option<String>,
+        n: i64,
     }
     let b = conn.get_database_backend();
-    let (f, v) = org_filter("org_id", org, 1);
+    let (counters, _) = org_filter("org_id", org, 2);
+    let (holders, v) = org_filter("c.org_id", org, 2);
+    let mut values: Vec<Value> = vec![today.into()];
+    values.extend(v);
     let rows = Row::find_by_statement(sql(
         b,
-        &format!("SELECT org_id, busy, delivered, on_time, ratings, stars FROM deliverer_stats WHERE 1 = 1{f}"),
-        v,
+        &format!(
+            "SELECT org_id, busy, delivered, on_time, ratings, stars, CAST(NULL AS TEXT) AS code, 0 AS n \
+             FROM deliverer_stats WHERE 1 = 1{counters} \
+             UNION ALL \
+             SELECT c.org_id, 0, 0, 0, 0, 0, k.code, COUNT(DISTINCT c.user_id) \
+             FROM credentials c JOIN certifications k ON k.id = c.certification_id \
+             WHERE c.status IN ('earned', 'expiring') AND c.expires_on >= $1{holders} GROUP BY c.org_id, k.code"
+        ),
+        values,
     ))
     .all(conn)
     .await?;
-    let mut out = valid_certs_by_org(conn, org, today).await?;
+    let mut out: BTreeMap<i64, DelivererStats> = BTreeMap::new();
     for r in rows {
         let e = out.entry(r.org_id).or_default();
-        e.busy = r.busy;
-        e.delivered = r.delivered;
-        e.on_time = r.on_time;
-        e.quality = Quality { ratings: r.ratings, stars: r.stars };
+        match r.code {
+            Some(code) => {
+                e.valid_certs.insert(code, r.n);
+            }
+            None => {
+                e.busy = r.busy;
+                e.delivered = r.delivered;
+                e.on_time = r.on_time;
+                e.quality = Quality { ratings: r.ratings, stars: r.stars };
+            }
+        }
     }
     Ok(out)
 }
