@@ -13,11 +13,10 @@ use notify::{Notification, Template};
 use platform::audit::{self, Change};
 use platform::batch::Batcher;
 use platform::{Actor, AppResult, Db, Owner, Permit, PolicyTable, Principal, finish};
-
-use crate::claims::{ClaimWrite, Claimed};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
+use crate::claims::{ClaimWrite, Claimed};
 use crate::domain::{
     self, Candidate, ContractDraft, MilestoneStatus, Mode, Need, OrderEvent, OrderStatus, Quality, Ranked, Reason,
     Stars, SubcontractStatus, Terms, Weights,
@@ -206,7 +205,6 @@ pub(crate) fn order_change(
 pub use identity::people::notify_org_admins;
 use identity::people::{ADMIN_ROLES, recipient};
 
-#[derive(Clone)]
 pub struct Marketplace {
     db: Db,
     policy: Arc<PolicyTable>,

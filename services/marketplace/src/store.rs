@@ -542,8 +542,10 @@ fn ids_in(col: &str, ids: impl IntoIterator<Item = i64>, values: &mut Vec<Value>
 }
 
 /// The guarded take of first-claim subcontracts, many in one statement: each still open,
-/// first-claim and before its deadline at its claim's time goes to its claimant. Returns the
-/// subcontracts taken, as stored. Each subcontract appears at most once in `takes`.
+/// first-claim and before its deadline at its claim's time goes to its claimant. Of any number
+/// of concurrent takes of one subcontract (in batches of any replica) exactly one changes its
+/// row. Returns the subcontracts taken, as stored. Each subcontract appears at most once in
+/// `takes`.
 pub async fn take_subcontracts<C: ConnectionTrait>(conn: &C, takes: &[Take]) -> Result<Vec<subcontract::Model>, DbErr> {
     if takes.is_empty() {
         return Ok(Vec::new());

@@ -101,32 +101,44 @@ where
         let (items, replies): (Vec<I>, Vec<_>) = waiting.drain(..).map(|w| (w.item, w.reply)).unzip();
         let items = Arc::new(items);
         let n = items.len();
-        if let Ok(Ok(answers)) = AssertUnwindSafe(write_range(&db, &write, &items, 0..n)).catch_unwind().await
-            && answers.len() == n
-        {
-            for (reply, answer) in replies.into_iter().zip(answers) {
-                let _ = reply.send(Ok(answer));
-            }
-            continue;
-        }
-        if n > 1 {
-            tracing::warn!(requests = n, "batch failed; each request is written alone");
-        }
-        // Each alone, all at once: on SQLite they still share the committer's groups.
-        let alone = (0..n).map(|i| {
-            let (db, write, items) = (&db, &write, &items);
-            async move {
-                match AssertUnwindSafe(write_range(db, write, items, i..i + 1)).catch_unwind().await {
-                    Ok(Ok(mut answers)) if answers.len() == 1 => answers.pop().ok_or_else(stopped),
-                    Ok(Ok(_)) => Err(anyhow::anyhow!("the batch writer gave no answer").into()),
-                    Ok(Err(e)) => Err(e),
-                    Err(_) => Err(anyhow::anyhow!("the batch writer panicked").into()),
+        let outcome = AssertUnwindSafe(write_range(&db, &write, &items, 0..n)).catch_unwind().await;
+        match outcome {
+            Ok(Ok(answers)) if answers.len() == n => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(Ok(answer));
                 }
             }
-        });
-        for (reply, answer) in replies.into_iter().zip(join_all(alone).await) {
-            let _ = reply.send(answer);
+            // A request alone: its outcome is the answer.
+            outcome if n == 1 => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(answer_of(outcome));
+                }
+            }
+            _ => {
+                tracing::warn!(requests = n, "batch failed; each request is written alone");
+                // Each alone, all at once: on SQLite they still share the committer's groups.
+                let alone =
+                    (0..n).map(|i| {
+                        let (db, write, items) = (&db, &write, &items);
+                        async move {
+                            answer_of(AssertUnwindSafe(write_range(db, write, items, i..i + 1)).catch_unwind().await)
+                        }
+                    });
+                for (reply, answer) in replies.into_iter().zip(join_all(alone).await) {
+                    let _ = reply.send(answer);
+                }
+            }
         }
+    }
+}
+
+/// The answer of a request written alone, from what writing it gave (or how it panicked).
+fn answer_of<O>(outcome: std::thread::Result<AppResult<Vec<O>>>) -> AppResult<O> {
+    match outcome {
+        Ok(Ok(mut answers)) if answers.len() == 1 => answers.pop().ok_or_else(stopped),
+        Ok(Ok(_)) => Err(anyhow::anyhow!("the batch writer gave no answer").into()),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(anyhow::anyhow!("the batch writer panicked").into()),
     }
 }
 
@@ -265,6 +277,9 @@ mod tests {
         assert!(matches!(results[0], Ok(60)) && matches!(results[2], Ok(80)), "{results:?}");
         assert!(results[1].as_ref().is_err_and(|e| e.to_string().contains("panicked")), "{results:?}");
         assert_eq!(batcher.submit(9).await.expect("the batcher goes on"), 90);
+        // A request alone that fails gets its own error, and leaves nothing.
+        let alone = batcher.submit(3).await;
+        assert!(alone.as_ref().is_err_and(|e| e.to_string().contains("three is refused")), "{alone:?}");
         assert_eq!(count(db.read()).await, 4, "0, 6, 8 and 9");
         remove(&path);
     }
