@@ -74,7 +74,8 @@ pub(crate) async fn write_claims(
         if untaken.is_empty() { BTreeMap::new() } else { store::subcontract_statuses(txn, untaken).await? };
     current.extend(taken.keys().map(|id| (*id, SubcontractStatus::Awarded.as_str().to_owned())));
 
-    // Every attempt is recorded, won or lost; an organisation's first attempt only.
+    // Every attempt is recorded, won or lost: an organisation's first at a subcontract (a
+    // repeated one is not recorded, so its loser is told once).
     let attempts: Vec<ClaimRow> = claims
         .iter()
         .zip(&won)
