@@ -26,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
+use crate::group_commit::next_waiting;
 
 /// The most requests in one batch.
 pub const MAX_BATCH: usize = 64;
@@ -90,14 +91,7 @@ where
     O: Send + 'static,
 {
     let mut waiting = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = queue.recv().await {
-        waiting.push(first);
-        while waiting.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(w) => waiting.push(w),
-                Err(_) => break,
-            }
-        }
+    while next_waiting(&mut queue, &mut waiting, MAX_BATCH).await {
         let (items, replies): (Vec<I>, Vec<_>) = waiting.drain(..).map(|w| (w.item, w.reply)).unzip();
         let items = Arc::new(items);
         let n = items.len();
@@ -168,7 +162,7 @@ mod tests {
     use sea_orm::ConnectionTrait;
 
     use super::*;
-    use crate::db::tests::{count, remove, temp_sqlite_with_t};
+    use crate::db::tests::{count, count_where, remove, temp_sqlite_with_t};
 
     /// A batcher of numbers: each batch inserts its numbers into `t` in one statement and
     /// answers each with ten times itself. The batch holding 0 waits until `release` is sent;
@@ -254,15 +248,7 @@ mod tests {
         sizes.sort_unstable();
         sizes.dedup();
         assert_eq!(sizes, [1, 5], "the batch of five failed, then each alone");
-        let three = db
-            .read()
-            .query_one_raw(sea_orm::Statement::from_string(db.backend(), "SELECT count(*) FROM t WHERE x = 3"))
-            .await
-            .expect("read")
-            .expect("a row")
-            .try_get_by_index::<i64>(0)
-            .expect("count");
-        assert_eq!((count(db.read()).await, three), (5, 0));
+        assert_eq!((count(db.read()).await, count_where(db.read(), "x = 3").await), (5, 0));
         remove(&path);
     }
 

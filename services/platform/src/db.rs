@@ -342,8 +342,14 @@ pub(crate) mod tests {
     }
 
     pub(crate) async fn count(conn: &impl ConnectionTrait) -> i64 {
+        count_where(conn, "1 = 1").await
+    }
+
+    /// The rows of `t` that `filter` (SQL) keeps.
+    pub(crate) async fn count_where(conn: &impl ConnectionTrait, filter: &str) -> i64 {
+        let text = format!("SELECT count(*) FROM t WHERE {filter}");
         let row = conn
-            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "SELECT count(*) FROM t"))
+            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, text))
             .await
             .expect("count")
             .expect("a row");
@@ -439,15 +445,7 @@ pub(crate) mod tests {
             }
         }
         assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);
-        let five = db
-            .read()
-            .query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, "SELECT count(*) FROM t WHERE x = 5"))
-            .await
-            .expect("read")
-            .expect("a row")
-            .try_get_by_index::<i64>(0)
-            .expect("count");
-        assert_eq!((count(db.read()).await, five), (9, 0));
+        assert_eq!((count(db.read()).await, count_where(db.read(), "x = 5").await), (9, 0));
 
         // The writer's runtime stops with the last handle: a task that never ends is dropped.
         let (alive, gone) = tokio::sync::oneshot::channel::<()>();

@@ -80,19 +80,28 @@ where
     Fut: std::future::Future<Output = Result<DatabaseTransaction, DbErr>>,
 {
     let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
-    while let Some(first) = queue.recv().await {
-        group.push(first);
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
+    while next_waiting(&mut queue, &mut group, MAX_GROUP).await {
         let committed = write(&begin, &mut group).await;
         for job in group.drain(..) {
             job.done(committed);
         }
     }
+}
+
+/// Waits for the next item, then takes whatever else is waiting, up to `max` in all, into
+/// `into`; false once every sender is gone.
+pub(crate) async fn next_waiting<T>(queue: &mut mpsc::UnboundedReceiver<T>, into: &mut Vec<T>, max: usize) -> bool {
+    let Some(first) = queue.recv().await else {
+        return false;
+    };
+    into.push(first);
+    while into.len() < max {
+        match queue.try_recv() {
+            Ok(item) => into.push(item),
+            Err(_) => break,
+        }
+    }
+    true
 }
 
 async fn write<F, Fut>(begin: &F, group: &mut [Box<dyn Job>]) -> bool
