@@ -21,6 +21,7 @@ both!(disputes_are_resolved_by_ops);
 both!(recommendations_rank_eligible_deliverers_with_reasons);
 both!(sixty_four_simultaneous_claims_have_exactly_one_winner);
 both!(a_claim_needs_every_certification_the_subcontract_requires);
+both!(a_claim_counts_the_orders_the_claimant_has_in_hand);
 both!(deliverer_counters_are_filled_in_for_an_existing_park);
 both!(drifted_deliverer_counters_are_found_and_rebuilt);
 
@@ -94,6 +95,9 @@ async fn an_order_goes_from_contract_to_rating(b: Backend) {
     assert_eq!(o["status"], "dispatched");
     assert_eq!(o["deliverer"]["id"], sub.org_id);
     assert!(o["assign_by"].is_string(), "the winner has a deadline to assign: {o}");
+    // The claim answers from what it read before writing: the same as reading the order after.
+    assert_eq!(sub.get(&format!("/api/v1/orders/{order}")).await.expect(200), &o);
+    assert_eq!(o["milestones"].as_array().map(Vec::len), Some(4), "{o}");
 
     let implementer = park.user_id("implementer@vpark.demo").await;
     let o = sub.post(&format!("/api/v1/orders/{order}/assignments"), json!({"user_ids": [implementer]})).await;
@@ -667,6 +671,39 @@ async fn a_claim_needs_every_certification_the_subcontract_requires(b: Backend) 
     let won = partner.post_empty(&claim).await.expect(200).clone();
     assert_eq!(won["status"], "dispatched", "{won}");
     assert_eq!(won["deliverer"]["id"], park.org_id_of(&email).await, "{won}");
+    park.stop().await;
+}
+
+/// A claim reads what the claimant already has: its orders in hand against its capacity, and its
+/// administrators for the e-mail that it won.
+async fn a_claim_counts_the_orders_the_claimant_has_in_hand(b: Backend) {
+    let park = spawn_park(b).await;
+    let (email, password) = race_partners(&park, 1).await.remove(0);
+    let partner = park.login_with(&email, &password).await;
+    let ops = park.login("ops@vpark.demo").await;
+    let admin = park.login("admin@vpark.demo").await;
+    let org = park.org_id_of(&email).await;
+    admin.patch(&format!("/api/v1/organisations/{org}"), json!({"capacity": 1})).await.expect(200);
+
+    let (_, first) = erp_contract(&park, &ops).await;
+    let sid = sub_id(&publish(&ops, first, "first_claim", &deadline(&park, 24)).await);
+    partner.post_empty(&format!("/api/v1/subcontracts/{sid}/claim")).await.expect(200);
+    let won = ops.get("/api/v1/notifications?template=claim_won&limit=200").await.items();
+    let told: Vec<&str> = won.iter().filter_map(|n| n["recipient_email"].as_str()).collect();
+    assert_eq!(told, vec![email.as_str()], "the winner's administrator is told");
+
+    // One order in hand and a capacity of one: the next claim is refused, naming both.
+    let (_, second) = erp_contract(&park, &ops).await;
+    let sid = sub_id(&publish(&ops, second, "first_claim", &deadline(&park, 24)).await);
+    let refused = partner.post_empty(&format!("/api/v1/subcontracts/{sid}/claim")).await;
+    let refused = refused.problem(422, "not_eligible");
+    let reasons = refused["details"]["reasons"].as_array().cloned().unwrap_or_default();
+    assert_eq!(reasons, vec![json!({"code": "at_capacity", "busy": 1, "capacity": 1})], "{refused}");
+
+    // Room again: it takes the second order.
+    admin.patch(&format!("/api/v1/organisations/{org}"), json!({"capacity": 2})).await.expect(200);
+    let o = partner.post_empty(&format!("/api/v1/subcontracts/{sid}/claim")).await.expect(200).clone();
+    assert_eq!(o["deliverer"]["id"], org, "{o}");
     park.stop().await;
 }
 

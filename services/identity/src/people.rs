@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 /// The organisation administrator roles that receive an organisation's e-mails.
 pub const ADMIN_ROLES: &[&str] = &["team_admin", "equity_admin", "sub_admin", "client_admin"];
 
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone, FromQueryResult, serde::Deserialize)]
 pub struct Person {
     pub id: i64,
     pub org_id: i64,

@@ -331,21 +331,10 @@ impl Marketplace {
         subcontract: Option<subcontract::Model>,
         rating: Option<rating::Model>,
     ) -> AppResult<OrderDetails> {
-        let get =
-            |id: i64| orgs.get(&id).cloned().ok_or_else(|| Error::unexpected(format!("organisation {id} missing")));
         let assignments = store::assignments_of(conn, o.id).await?;
         let people = store::people(conn, &assignments.iter().map(|a| a.user_id).collect::<Vec<_>>()).await?;
-        Ok(OrderDetails {
-            client: get(o.client_id)?,
-            signer: get(o.signer_id)?,
-            deliverer: o.deliverer_id.map(get).transpose()?,
-            service,
-            milestones: store::milestones_of(conn, o.id).await?,
-            implementers: people,
-            subcontract,
-            rating,
-            order: o,
-        })
+        let milestones = store::milestones_of(conn, o.id).await?;
+        details_of(o, orgs, service, milestones, people, subcontract, rating)
     }
 
     /// The order as the caller may see it (404 otherwise), with the permit for `action` checked
@@ -1295,22 +1284,27 @@ impl Marketplace {
         // SQLite writer is held only for the claim itself; the guarded UPDATE below decides the
         // winner whatever was read.
         let read = self.db.read();
-        let subject = store::claim_subject(read, id).await?.ok_or_else(|| Error::not_found("subcontract", id))?;
+        let subject = store::claim_subject(read, id, caller.org_id, self.today())
+            .await?
+            .ok_or_else(|| Error::not_found("subcontract", id))?;
         let (s, o) = (subject.subcontract, subject.order);
         if s.mode != Mode::FirstClaim.as_str() {
             return Err(Error::conflict("tender_only", "this subcontract is a tender: submit a bid instead").into());
         }
         let need = need_with(&s, subject.requirements);
-        // The claimant, the client and the signer in one read: the claimant for its
+        // The claimant, the client and the signer came with the subject: the claimant for its
         // eligibility, the other two for what the e-mails and the answer say.
-        let orgs = self.orgs(read, &[o.client_id, o.signer_id, caller.org_id]).await?;
+        let mut orgs = HashMap::new();
+        for m in subject.orgs {
+            let g = organisation_from(m)?;
+            orgs.insert(g.id, g);
+        }
         let org = orgs
             .get(&caller.org_id)
             .filter(|g| g.profile.kind == OrgKind::SubcontractPartner)
             .cloned()
             .ok_or_else(|| Error::forbidden("only a subcontract partner claims subcontracts"))?;
-        let stats = store::deliverer_stats(read, Some(org.id), self.today()).await?.remove(&org.id).unwrap_or_default();
-        let why = domain::eligibility(&candidate_of(&org, stats), &need);
+        let why = domain::eligibility(&candidate_of(&org, subject.stats), &need);
         if !why.is_empty() {
             if s.status != SubcontractStatus::Open.as_str() {
                 return Err(Error::not_found("subcontract", id).into());
@@ -1325,13 +1319,12 @@ impl Marketplace {
             }
             .into());
         }
-        // What the e-mails say and to whom, and what the winner gets back, read here too: none
-        // of it depends on who wins, and every read moved out of the transaction is time the
-        // single writer is not held.
+        // What the e-mails say and to whom, and what the winner gets back, were read with the
+        // subject: none of it depends on who wins, and every read moved out of the transaction
+        // is time the single writer is not held.
         let won = order::Model { deliverer_id: Some(caller.org_id), ..o.clone() };
         let service = service_from(subject.service)?;
         let payload = self.payload_with(&won, &orgs, Some(&service), json!({}));
-        let admins = store::people_with_roles(read, Some(caller.org_id), ADMIN_ROLES).await?;
         // The writes are batched with those of the claims waiting at the same moment (see
         // `claims`). Everything they need is read above.
         let write = ClaimWrite {
@@ -1340,13 +1333,16 @@ impl Marketplace {
             request_id: platform::http::current_request_id(),
             subcontract: s,
             order: o,
-            admins,
+            admins: subject.admins,
             payload,
             now,
         };
         let (o, taken) = self.claims.submit(write).await??;
-        // A published order has never been accepted, so it has no rating.
-        self.order_details_with(self.db.read(), o, &orgs, service, Some(taken), None).await
+        // The answer needs no further read. The milestones came with the subject (a claim
+        // changes none). A published order has never been accepted, so it has no rating, and
+        // nobody is assigned to it: implementers are assigned from `dispatched` on, which moves
+        // the order to `in_progress`, and no order goes from there back to the pool.
+        details_of(o, &orgs, service, subject.milestones, Vec::new(), Some(taken), None)
     }
 
     /// Submits (or replaces) the caller's bid on an open tender.
@@ -2231,6 +2227,30 @@ fn need_with(s: &subcontract::Model, required_certs: Vec<String>) -> Need {
         required_certs,
         min_quality_centi: s.min_quality_centi,
     }
+}
+
+/// An order with its parties, milestones and implementers, as read.
+fn details_of(
+    o: order::Model,
+    orgs: &HashMap<i64, Organisation>,
+    service: Service,
+    milestones: Vec<milestone::Model>,
+    implementers: Vec<Person>,
+    subcontract: Option<subcontract::Model>,
+    rating: Option<rating::Model>,
+) -> AppResult<OrderDetails> {
+    let get = |id: i64| orgs.get(&id).cloned().ok_or_else(|| Error::unexpected(format!("organisation {id} missing")));
+    Ok(OrderDetails {
+        client: get(o.client_id)?,
+        signer: get(o.signer_id)?,
+        deliverer: o.deliverer_id.map(get).transpose()?,
+        service,
+        milestones,
+        implementers,
+        subcontract,
+        rating,
+        order: o,
+    })
 }
 
 /// A deliverer as eligibility and ranking see it: its profile and what it has done.
