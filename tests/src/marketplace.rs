@@ -22,6 +22,7 @@ both!(recommendations_rank_eligible_deliverers_with_reasons);
 both!(sixty_four_simultaneous_claims_have_exactly_one_winner);
 both!(a_claim_needs_every_certification_the_subcontract_requires);
 both!(a_claim_counts_the_orders_the_claimant_has_in_hand);
+both!(claim_batches_are_written_on_the_writers_thread_and_survive_its_connection);
 both!(deliverer_counters_are_filled_in_for_an_existing_park);
 both!(drifted_deliverer_counters_are_found_and_rebuilt);
 
@@ -704,6 +705,76 @@ async fn a_claim_counts_the_orders_the_claimant_has_in_hand(b: Backend) {
     admin.patch(&format!("/api/v1/organisations/{org}"), json!({"capacity": 2})).await.expect(200);
     let o = partner.post_empty(&format!("/api/v1/subcontracts/{sid}/claim")).await.expect(200).clone();
     assert_eq!(o["deliverer"]["id"], org, "{o}");
+    park.stop().await;
+}
+
+/// Where `Db::grouped` writes: the thread of its name, over (on PostgreSQL) its own connection.
+/// That connection killed, the next write runs over the pool, and the one after is back.
+async fn claim_batches_are_written_on_the_writers_thread_and_survive_its_connection(b: Backend) {
+    use sea_orm::ConnectionTrait;
+
+    let park = spawn_park(b).await;
+    let db = park.park.db.clone();
+    // The thread it ran on, and its connection's server process (0 on SQLite).
+    let write = || {
+        db.grouped(|txn| {
+            Box::pin(async move {
+                let pid = match txn.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => {
+                        let row = txn.query_one_raw(sea_orm::Statement::from_string(
+                            sea_orm::DbBackend::Postgres,
+                            "SELECT CAST(pg_backend_pid() AS BIGINT) AS pid",
+                        ));
+                        row.await?.map(|r| r.try_get::<i64>("", "pid")).transpose()?.unwrap_or_default()
+                    }
+                    _ => 0,
+                };
+                Ok((std::thread::current().name().map(str::to_owned), pid))
+            })
+        })
+    };
+    let (thread, pid) = write().await.expect("a grouped write");
+    if b == Backend::Sqlite {
+        assert_eq!(thread.as_deref(), Some("vpark-sqlite-writer"));
+        park.stop().await;
+        return;
+    }
+    assert_eq!(thread.as_deref(), Some("vpark-pg-writer"));
+    let (_, again) = write().await.expect("a grouped write");
+    assert_eq!(again, pid, "the writer keeps its one connection");
+
+    let killed = db
+        .read()
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(CAST($1 AS INT)) AS done",
+            [pid.into()],
+        ))
+        .await
+        .expect("terminate")
+        .map(|r| r.try_get::<bool>("", "done"))
+        .transpose()
+        .expect("an answer");
+    assert_eq!(killed, Some(true));
+    // The writer's connection is gone: this write runs over the pool, and is written.
+    let (thread, other) = write().await.expect("a write while the writer's connection is gone");
+    assert_ne!(other, pid, "not over the dead connection (ran on {thread:?})");
+    // A claim goes through too.
+    let ops = park.login("ops@vpark.demo").await;
+    let (_, order) = erp_contract(&park, &ops).await;
+    let sid = sub_id(&publish(&ops, order, "first_claim", &deadline(&park, 24)).await);
+    park.login("sub@vpark.demo").await.post_empty(&format!("/api/v1/subcontracts/{sid}/claim")).await.expect(200);
+    // And the writer opens a new connection of its own.
+    let mut back = None;
+    for _ in 0..50 {
+        let (thread, now) = write().await.expect("a grouped write");
+        if thread.as_deref() == Some("vpark-pg-writer") && now != pid {
+            back = Some(now);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back.is_some(), "the writer's thread writes again over a new connection");
     park.stop().await;
 }
 

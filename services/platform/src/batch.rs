@@ -9,7 +9,8 @@
 //!
 //! One batch is written at a time; requests that arrive meanwhile wait for the next one, so
 //! batches grow with the load and a request that comes alone is written alone, at once. The
-//! batch goes through `Db::grouped`, so on SQLite it runs on the writer's thread.
+//! batch goes through `Db::grouped`, so it runs on the writer's thread (on PostgreSQL over the
+//! writer's own connection).
 //!
 //! When a batch fails (a database error, or a panic), nothing of it is kept, and each request
 //! is written again as a batch of its own: one failure costs the others time, never an

@@ -7,8 +7,9 @@
 //! queue rather than in SQLite's sleeping busy handler. Reads use a separate read-only pool (WAL
 //! lets them run beside the writer). On PostgreSQL both are the same pool.
 //!
-//! The hottest writes go through `Db::grouped`: on SQLite, work waiting for the writer at the
-//! same moment shares one transaction (`group_commit`).
+//! The hottest writes go through `Db::grouped`: work waiting for the writer at the same moment
+//! shares one transaction (`group_commit`), written on a thread of its own — on PostgreSQL over
+//! a connection of its own (`WriterThread`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,16 +54,19 @@ pub struct Db {
     read: DatabaseConnection,
     write: DatabaseConnection,
     backend: DbBackend,
-    /// SQLite only: the thread of the group committer (`Db::grouped`).
-    writer: Option<Arc<WriterThread>>,
+    /// The thread of the group committer (`Db::grouped`).
+    writer: Arc<WriterThread>,
 }
 
-/// A thread with a runtime of its own, where the SQLite committer (`group_commit`) runs.
+/// A thread with a runtime of its own, where the group committer (`group_commit`) runs.
 ///
-/// A statement is a hand-off to SQLite's worker thread and back. On the shared runtime the
-/// task waiting for the answer queues behind every other runnable task (requests being parsed,
-/// authorised, read and answered) before it sends the next statement, and all that time it
-/// holds the one writer. On a thread of its own it runs as soon as the answer is there.
+/// A statement is a round trip to the database. On the shared runtime the task waiting for the
+/// answer queues behind every other runnable task (requests being parsed, authorised, read and
+/// answered) before it sends the next statement, and all that time it holds the one SQLite
+/// writer, or a PostgreSQL transaction that other claims wait for. On a thread of its own it
+/// runs as soon as the answer is there. On PostgreSQL the thread opens its own connection, on
+/// its own runtime, so that the answers are picked up there too (a connection's socket is
+/// watched by the runtime that opened it).
 #[derive(Debug)]
 struct WriterThread {
     queue: group_commit::Queue,
@@ -71,20 +75,43 @@ struct WriterThread {
 }
 
 impl WriterThread {
-    fn start(write: DatabaseConnection) -> std::io::Result<WriterThread> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-        let (queue, jobs) = tokio::sync::mpsc::unbounded_channel();
-        let committer = group_commit::run(jobs, move || {
-            let write = write.clone();
-            async move { begin_on(&write, DbBackend::Sqlite).await }
-        });
-        runtime.spawn(committer);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        std::thread::Builder::new().name("vpark-sqlite-writer".into()).spawn(move || {
-            // Runs the committer until the last `Db` is dropped.
-            let _ = runtime.block_on(stopped);
-        })?;
-        Ok(WriterThread { queue, _stop: stop })
+    /// Starts the thread `name`; `connect` gives the writer's connection, on the thread.
+    async fn start<F, C>(name: &str, backend: DbBackend, connect: F) -> Result<WriterThread, DbErr>
+    where
+        F: FnOnce() -> C + Send + 'static,
+        C: Future<Output = Result<DatabaseConnection, DbErr>>,
+    {
+        let fail = |e: &dyn std::fmt::Display| DbErr::Custom(format!("cannot start the database writer thread: {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| fail(&e))?;
+        let (ready, is_ready) = tokio::sync::oneshot::channel::<Result<WriterThread, DbErr>>();
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let write = match connect().await {
+                        Ok(write) => write,
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                            return;
+                        }
+                    };
+                    let (queue, jobs) = tokio::sync::mpsc::unbounded_channel();
+                    let committer = group_commit::run(jobs, move || {
+                        let write = write.clone();
+                        async move { begin_on(&write, backend).await }
+                    });
+                    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                    if ready.send(Ok(WriterThread { queue, _stop: stop })).is_ok() {
+                        // Runs the committer until the last `Db` is dropped.
+                        tokio::select! {
+                            () = committer => {}
+                            _ = stopped => {}
+                        }
+                    }
+                });
+            })
+            .map_err(|e| fail(&e))?;
+        is_ready.await.map_err(|e| fail(&e))?
     }
 }
 
@@ -104,9 +131,11 @@ impl Db {
             // Make sure the file exists in WAL mode before readers open it read-only.
             write.execute_unprepared("SELECT 1").await?;
             let read = Database::connect(sqlite_options(config, config.max_connections.max(1), true)).await?;
-            let writer = WriterThread::start(write.clone())
-                .map_err(|e| DbErr::Custom(format!("cannot start the SQLite writer thread: {e}")))?;
-            Ok(Db { read, write, backend: DbBackend::Sqlite, writer: Some(Arc::new(writer)) })
+            let writer = write.clone();
+            let writer =
+                WriterThread::start("vpark-sqlite-writer", DbBackend::Sqlite, move || async move { Ok(writer) })
+                    .await?;
+            Ok(Db { read, write, backend: DbBackend::Sqlite, writer: Arc::new(writer) })
         } else if config.url.starts_with("postgres:") || config.url.starts_with("postgresql:") {
             let mut opts = ConnectOptions::new(config.url.clone());
             opts.max_connections(config.max_connections.max(1))
@@ -118,8 +147,12 @@ impl Db {
                 .test_before_acquire_if_idle_for(PING_AFTER_IDLE)
                 .sqlx_logging(false)
                 .map_sqlx_postgres_opts(|o| o.application_name("vpark"));
+            let mut writer = opts.clone();
+            writer.max_connections(1);
             let pool = Database::connect(opts).await?;
-            Ok(Db { read: pool.clone(), write: pool, backend: DbBackend::Postgres, writer: None })
+            let writer =
+                WriterThread::start("vpark-pg-writer", DbBackend::Postgres, move || Database::connect(writer)).await?;
+            Ok(Db { read: pool.clone(), write: pool, backend: DbBackend::Postgres, writer: Arc::new(writer) })
         } else {
             Err(DbErr::Custom(format!(
                 "unsupported database URL {:?}: use sqlite://… or postgres://…",
@@ -144,24 +177,24 @@ impl Db {
         begin_on(&self.write, self.backend).await
     }
 
-    /// Runs `work` in a write transaction and commits it, or rolls it back when the work
-    /// fails. On SQLite the transaction may be shared with other work submitted at the same
-    /// moment (`group_commit`): the work may run twice — in a group that failed, then alone —
-    /// so it must do nothing outside the transaction. On PostgreSQL, where writers do not
-    /// queue for one connection, it has a transaction of its own.
+    /// Runs `work` in a write transaction on the writer's thread (`WriterThread`) and commits
+    /// it, or rolls it back when the work fails. The transaction may be shared with other work
+    /// submitted at the same moment (`group_commit`): the work may run twice — in a group that
+    /// failed, then alone — so it must do nothing outside the transaction. On PostgreSQL the
+    /// writer's thread has one connection of its own: work that goes through here is written
+    /// one group at a time, so keep it to batches that are better written so (`batch`), not
+    /// to every write.
     pub async fn grouped<T, F>(&self, work: F) -> AppResult<T>
     where
         T: Send + 'static,
         F: for<'t> Fn(&'t DatabaseTransaction) -> BoxFuture<'t, AppResult<T>> + Send + Sync + 'static,
     {
         let work: Arc<group_commit::Work<T>> = Arc::new(work);
-        if let Some(writer) = &self.writer {
-            let (job, answer) = group_commit::pending(work.clone());
-            if writer.queue.send(job).is_ok()
-                && let Ok(Some(result)) = answer.await
-            {
-                return result;
-            }
+        let (job, answer) = group_commit::pending(work.clone());
+        if self.writer.queue.send(job).is_ok()
+            && let Ok(Some(result)) = answer.await
+        {
+            return result;
         }
         let txn = self.begin().await?;
         let outcome = work(&txn).await;
@@ -449,7 +482,7 @@ pub(crate) mod tests {
 
         // The writer's runtime stops with the last handle: a task that never ends is dropped.
         let (alive, gone) = tokio::sync::oneshot::channel::<()>();
-        let writer = db.writer.as_ref().expect("SQLite has a writer thread");
+        let writer = &db.writer;
         let _ = writer.queue.send(Box::new(Forever { _alive: alive }));
         drop(db);
         let stopped = tokio::time::timeout(Duration::from_secs(10), gone).await;
