@@ -1,6 +1,7 @@
 //! The marketplace tables and the queries over them.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kernel::{Cursor, Page, PageRequest};
@@ -419,55 +420,10 @@ pub async fn claim_subject<C: ConnectionTrait>(
 ) -> Result<Option<ClaimSubject>, DbErr> {
     use directory::store::{organisation, service};
     let b = conn.get_database_backend();
-    let (list, (open, close)) = match b {
-        DbBackend::Postgres => ("string_agg", ("CAST(json_agg(json_build_object(", ")) AS TEXT)")),
-        _ => ("group_concat", ("json_group_array(json_object(", "))")),
-    };
-    let mut cols = Vec::new();
-    let mut columns = |alias: &str, names: Vec<&'static str>| {
-        cols.extend(names.into_iter().map(|c| format!("{alias}.{c} AS {alias}_{c}")));
-    };
-    columns("sc", subcontract::Column::iter().map(|c| c.as_str()).collect());
-    columns("od", order::Column::iter().map(|c| c.as_str()).collect());
-    columns("sv", service::Column::iter().map(|c| c.as_str()).collect());
-    for alias in ["cl", "sg", "me"] {
-        columns(alias, organisation::Column::iter().map(|c| c.as_str()).collect());
-    }
-    columns("ms", milestone::Column::iter().map(|c| c.as_str()).collect());
     let mut values: Vec<Value> = vec![id.into(), claimant.into(), today.into()];
-    let mut roles = Vec::with_capacity(ADMIN_ROLES.len());
-    for r in ADMIN_ROLES {
-        values.push((*r).to_owned().into());
-        roles.push(format!("${}", values.len()));
-    }
-    let statement = format!(
-        "SELECT {cols}, \
-           (SELECT {list}(r.certification, ',') FROM subcontract_requirements r WHERE r.subcontract_id = sc.id) \
-             AS requirements, \
-           ds.busy AS ds_busy, ds.delivered AS ds_delivered, ds.on_time AS ds_on_time, ds.ratings AS ds_ratings, \
-           ds.stars AS ds_stars, \
-           (SELECT {list}(t.code || ':' || CAST(t.n AS TEXT), ',') FROM \
-              (SELECT k.code AS code, COUNT(DISTINCT c.user_id) AS n \
-               FROM credentials c JOIN certifications k ON k.id = c.certification_id \
-               WHERE c.org_id = $2 AND c.status IN ('earned', 'expiring') AND c.expires_on >= $3 GROUP BY k.code) t) \
-             AS ds_certs, \
-           (SELECT {open}'id', u.id, 'org_id', u.org_id, 'email', u.email, 'display_name', u.display_name, \
-                   'locale', u.locale{close} \
-            FROM users u WHERE u.org_id = $2 AND u.status = 'active' \
-              AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role IN ({roles}))) AS admins \
-         FROM subcontracts sc \
-         JOIN orders od ON od.id = sc.order_id \
-         JOIN services sv ON sv.id = od.service_id \
-         JOIN organisations cl ON cl.id = od.client_id \
-         JOIN organisations sg ON sg.id = od.signer_id \
-         LEFT JOIN organisations me ON me.id = $2 \
-         LEFT JOIN deliverer_stats ds ON ds.org_id = $2 \
-         LEFT JOIN order_milestones ms ON ms.order_id = od.id \
-         WHERE sc.id = $1 ORDER BY ms.seq",
-        cols = cols.join(", "),
-        roles = roles.join(", "),
-    );
-    let rows = conn.query_all_raw(sql(b, &statement, values)).await?;
+    values.extend(ADMIN_ROLES.iter().map(|r| Value::from((*r).to_owned())));
+    let statement = claim_subject_sql(b);
+    let rows = conn.query_all_raw(sql(b, statement, values)).await?;
     let Some(row) = rows.first() else {
         return Ok(None);
     };
@@ -517,6 +473,60 @@ pub async fn claim_subject<C: ConnectionTrait>(
         admins,
         milestones,
     }))
+}
+
+/// The text of `claim_subject`'s statement: the same for every claim, so built once per
+/// backend. Its values are the subcontract, the claimant, today and the `ADMIN_ROLES`.
+fn claim_subject_sql(b: DbBackend) -> &'static str {
+    use directory::store::{organisation, service};
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    static SQLITE: OnceLock<String> = OnceLock::new();
+    let cell = if b == DbBackend::Postgres { &POSTGRES } else { &SQLITE };
+    cell.get_or_init(|| {
+        let (list, (open, close)) = match b {
+            DbBackend::Postgres => ("string_agg", ("CAST(json_agg(json_build_object(", ")) AS TEXT)")),
+            _ => ("group_concat", ("json_group_array(json_object(", "))")),
+        };
+        let mut cols = Vec::new();
+        let mut columns = |alias: &str, names: Vec<&'static str>| {
+            cols.extend(names.into_iter().map(|c| format!("{alias}.{c} AS {alias}_{c}")));
+        };
+        columns("sc", subcontract::Column::iter().map(|c| c.as_str()).collect());
+        columns("od", order::Column::iter().map(|c| c.as_str()).collect());
+        columns("sv", service::Column::iter().map(|c| c.as_str()).collect());
+        for alias in ["cl", "sg", "me"] {
+            columns(alias, organisation::Column::iter().map(|c| c.as_str()).collect());
+        }
+        columns("ms", milestone::Column::iter().map(|c| c.as_str()).collect());
+        let roles: Vec<String> = (0..ADMIN_ROLES.len()).map(|i| format!("${}", i + 4)).collect();
+        format!(
+            "SELECT {cols}, \
+               (SELECT {list}(r.certification, ',') FROM subcontract_requirements r WHERE r.subcontract_id = sc.id) \
+                 AS requirements, \
+               ds.busy AS ds_busy, ds.delivered AS ds_delivered, ds.on_time AS ds_on_time, ds.ratings AS ds_ratings, \
+               ds.stars AS ds_stars, \
+               (SELECT {list}(t.code || ':' || CAST(t.n AS TEXT), ',') FROM \
+                  (SELECT k.code AS code, COUNT(DISTINCT c.user_id) AS n \
+                   FROM credentials c JOIN certifications k ON k.id = c.certification_id \
+                   WHERE c.org_id = $2 AND c.status IN ('earned', 'expiring') AND c.expires_on >= $3 GROUP BY k.code) t) \
+                 AS ds_certs, \
+               (SELECT {open}'id', u.id, 'org_id', u.org_id, 'email', u.email, 'display_name', u.display_name, \
+                       'locale', u.locale{close} \
+                FROM users u WHERE u.org_id = $2 AND u.status = 'active' \
+                  AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role IN ({roles}))) AS admins \
+             FROM subcontracts sc \
+             JOIN orders od ON od.id = sc.order_id \
+             JOIN services sv ON sv.id = od.service_id \
+             JOIN organisations cl ON cl.id = od.client_id \
+             JOIN organisations sg ON sg.id = od.signer_id \
+             LEFT JOIN organisations me ON me.id = $2 \
+             LEFT JOIN deliverer_stats ds ON ds.org_id = $2 \
+             LEFT JOIN order_milestones ms ON ms.order_id = od.id \
+             WHERE sc.id = $1 ORDER BY ms.seq",
+            cols = cols.join(", "),
+            roles = roles.join(", "),
+        )
+    })
 }
 
 pub async fn requirements_of<C: ConnectionTrait>(conn: &C, subcontract_id: i64) -> Result<Vec<String>, DbErr> {
