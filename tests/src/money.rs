@@ -16,6 +16,7 @@ both!(the_rounding_example_and_idempotent_payments);
 both!(a_cancelled_subcontract_is_re_split_and_refunds_claw_back);
 both!(agreement_templates_are_versioned_and_refuse_more_than_100_percent);
 both!(a_settlement_planned_before_its_contracts_moved_is_planned_again);
+both!(payments_are_settled_up_to_their_contracts_mark);
 
 pub(crate) fn fen(v: &Value) -> i64 {
     kernel::Fen::parse_yuan(v.as_str().unwrap_or("x")).map(kernel::Fen::get).unwrap_or(i64::MIN)
@@ -414,5 +415,71 @@ async fn a_settlement_planned_before_its_contracts_moved_is_planned_again(b: Bac
     // And a plan of no contracts is nothing to post, on either database.
     let none = ledger.plan_batch(&[]).await.expect("plan nothing");
     assert_eq!(ledger.post_planned(none).await.expect("post nothing"), ledger::app::SettleSummary::default());
+    park.stop().await;
+}
+
+/// Settlement keeps one mark per contract — the highest payment id it has taken in — instead
+/// of marking each payment (migration `m0013_settlement_marks`). Payments recorded while bulk
+/// settlements run are none of them lost or posted twice (a payment takes its id with its
+/// contract locked); a payment's `settled_at` is when the ledger took it in; the migration
+/// goes back to a mark on each payment and forward again to the same marks.
+async fn payments_are_settled_up_to_their_contracts_mark(b: Backend) {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+    let park = spawn_park(b).await;
+    let Setup { contract, vendor, .. } = worked_example_contract(&park, false).await;
+    let finance = park.login("finance@vpark.demo").await;
+    let ledger = park.park.ledger.clone();
+
+    // Twenty payments at once, while bulk settlements run over and over beside them.
+    let paying = futures_util::future::join_all((0..20).map(|k| {
+        let finance = &finance;
+        async move { pay(finance, &format!("race-{k}"), payment(contract, 1, "first_year", 1, "100.00")).await }
+    }));
+    let settling = async {
+        for _ in 0..10 {
+            ledger.settle_all(None, &|_| {}).await.expect("a bulk settlement");
+        }
+    };
+    let (paid, ()) = futures_util::future::join(paying, settling).await;
+    for r in &paid {
+        assert!(r.expect(201)["settled_at"].is_string(), "settled at once: {}", r.body);
+    }
+    ledger.settle_all(None, &|_| {}).await.expect("settle");
+    let got = shares(&finance, contract).await;
+    assert_eq!(share(&got, vendor, "cash"), -2_000 * Y, "every payment in the ledger once: {got:?}");
+    assert_balanced(&finance, contract).await;
+
+    // A payment's settled_at is the time of the ledger's first entry for it.
+    let listed = finance.get(&format!("/api/v1/payments?contract_id={contract}&limit=50")).await;
+    let listed = listed.items();
+    assert_eq!(listed.len(), 20);
+    let all = entries(&finance, contract).await;
+    for p in &listed {
+        let first = all.iter().filter(|e| e["payment_id"] == p["id"]).map(|e| e["at"].clone()).next();
+        let at = |v: &Value| v.as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        assert!(first.is_some(), "payment {} has entries", p["id"]);
+        assert_eq!(at(&p["settled_at"]), first.as_ref().and_then(at), "payment {}", p["id"]);
+    }
+
+    // The migration back marks each settled payment from the ledger, and forward again gives
+    // the same marks.
+    let conn = sea_orm::Database::connect(park.db_url()).await.expect("connect");
+    let marks = "SELECT CAST(COALESCE(SUM(settled_payment_id), 0) AS BIGINT) AS n FROM settlement_state";
+    let one = |text: &'static str| {
+        let conn = &conn;
+        async move {
+            let row = conn.query_one_raw(sea_orm::Statement::from_string(conn.get_database_backend(), text)).await;
+            row.expect("query").expect("a row").try_get::<i64>("", "n").expect("n")
+        }
+    };
+    let before = one(marks).await;
+    assert!(before > 0, "contracts have marks");
+    Migrator::down(&conn, Some(1)).await.expect("the settlement marks go back");
+    let unmarked = one("SELECT COUNT(*) AS n FROM payments WHERE settled_at IS NULL").await;
+    assert_eq!(unmarked, 0, "every payment of the demo park and of this test is settled");
+    Migrator::up(&conn, None).await.expect("and come again");
+    assert_eq!(one(marks).await, before);
+    let _ = conn.close().await;
     park.stop().await;
 }

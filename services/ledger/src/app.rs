@@ -63,6 +63,8 @@ pub struct NewPayment {
 pub struct RecordedPayment {
     pub payment: payment::Model,
     pub line_no: i32,
+    /// When settlement took the payment in (see [`store::settled_at`]).
+    pub settled_at: Option<DateTime<Utc>>,
     /// True when the same Idempotency-Key and body were recorded before: this is that result.
     pub replayed: bool,
 }
@@ -73,8 +75,9 @@ pub struct RecordedPayment {
 pub struct Plan {
     /// The contracts as read (with their revisions), in id order.
     contracts: Vec<store::ContractRow>,
-    /// The payments the batch settles.
-    payments: Vec<i64>,
+    /// The highest id of the payments the batch settles, per contract (contracts without
+    /// payments to settle are absent).
+    marks: HashMap<i64, i64>,
     /// One ledger transaction each: contract, line, stream and the calculated step.
     steps: Vec<(i64, i64, Stream, domain::Step)>,
     notices: Vec<(i64, Notice)>,
@@ -265,7 +268,6 @@ impl Ledger {
                 note: Set(note.clone()),
                 recorded_by: Set(Some(caller.user_id)),
                 created_at: Set(now),
-                settled_at: Set(None),
             }
             .insert(&txn)
             .await?;
@@ -287,7 +289,7 @@ impl Ledger {
                     })),
             )
             .await?;
-            Ok(RecordedPayment { payment: p, line_no: new.line_no, replayed: false })
+            Ok(RecordedPayment { payment: p, line_no: new.line_no, settled_at: None, replayed: false })
         }
         .await;
         let recorded = match finish(txn, outcome).await {
@@ -302,8 +304,13 @@ impl Ledger {
             return Ok(recorded);
         }
         self.settle_contract(recorded.payment.contract_id).await?;
-        let settled = payment::Entity::find_by_id(recorded.payment.id).one(self.db.read()).await?;
-        Ok(RecordedPayment { payment: settled.unwrap_or(recorded.payment), ..recorded })
+        let settled_at = self.settled_times(&[recorded.payment.id]).await?.remove(&recorded.payment.id);
+        Ok(RecordedPayment { settled_at, ..recorded })
+    }
+
+    /// When settlement took in each of `payment_ids` (those it has), for views.
+    pub async fn settled_times(&self, payment_ids: &[i64]) -> AppResult<HashMap<i64, DateTime<Utc>>> {
+        Ok(store::settled_at(self.db.read(), payment_ids).await?)
     }
 
     async fn replay<C: ConnectionTrait>(&self, conn: &C, key: &str, hash: &str) -> AppResult<Option<RecordedPayment>> {
@@ -318,7 +325,8 @@ impl Ledger {
             .into());
         }
         let line_no = line::Entity::find_by_id(p.line_id).one(conn).await?.map(|l| l.line_no).unwrap_or_default();
-        Ok(Some(RecordedPayment { payment: p, line_no, replayed: true }))
+        let settled_at = store::settled_at(conn, &[p.id]).await?.remove(&p.id);
+        Ok(Some(RecordedPayment { payment: p, line_no, settled_at, replayed: true }))
     }
 
     pub async fn list_payments(
@@ -562,7 +570,11 @@ impl Ledger {
         }
         Ok(Plan {
             contracts,
-            payments: payments.iter().map(|p| p.id).collect(),
+            marks: payments.iter().fold(HashMap::new(), |mut marks, p| {
+                let mark = marks.entry(p.contract_id).or_insert(p.id);
+                *mark = (*mark).max(p.id);
+                marks
+            }),
             steps: steps_out,
             notices,
             events: posted_events,
@@ -570,25 +582,16 @@ impl Ledger {
         })
     }
 
-    /// Writes a plan: the audit events, the ledger transactions, the payments and contracts
-    /// marked settled, and the e-mails.
+    /// Writes a plan: the audit events, the ledger transactions, what each contract has had
+    /// settled (its revision and its payments), and the e-mails.
     async fn post(&self, txn: &DatabaseTransaction, plan: Plan, now: DateTime<Utc>) -> AppResult<SettleSummary> {
-        let Plan { contracts, payments, steps: steps_out, notices, events: posted_events, mut summary } = plan;
+        let Plan { contracts, marks, steps: steps_out, notices, events: posted_events, mut summary } = plan;
         audit::record_many_in(txn, &Actor::System("settlement"), now, posted_events).await?;
 
-        // On PostgreSQL the numbers are taken outside this transaction (the pool's own
-        // statement, committed at once): inside it, the counter's row stays locked until this
-        // batch commits and concurrent batches queue behind it. A batch that rolls back
-        // leaves its numbers unused — transaction numbers identify, they don't count.
-        let first = match steps_out.len() as i64 {
-            0 => 0,
-            n if self.db.is_postgres() => store::reserve_txns(self.db.read(), n).await?,
-            n => store::reserve_txns(txn, n).await?,
-        };
+        let numbers = store::reserve_txns(txn, steps_out.len() as i64).await?;
         let vendor_of: HashMap<i64, Option<i64>> = contracts.iter().map(|c| (c.id, c.vendor_id)).collect();
         let mut entries = Vec::new();
-        for (i, (contract_id, line_id, stream, step)) in steps_out.iter().enumerate() {
-            let txn_id = first + i as i64;
+        for (txn_id, (contract_id, line_id, stream, step)) in numbers.into_iter().zip(&steps_out) {
             let base = |party_id, account: Account, amount: i64, kind: Kind| NewEntry {
                 txn_id,
                 contract_id: Some(*contract_id),
@@ -623,9 +626,10 @@ impl Ledger {
         summary.transactions = steps_out.len() as u64;
         summary.entries = entries.len() as u64;
         store::append(txn, &entries, now).await?;
-        store::mark_settled(txn, &payments, now).await?;
-        let revs: Vec<(i64, i64)> = contracts.iter().map(|c| (c.id, c.settle_rev)).collect();
-        store::record_settled(txn, &revs, now).await?;
+        // The payments settled are those up to each contract's mark (see `store::unsettled_payments`).
+        let settled: Vec<(i64, i64, i64)> =
+            contracts.iter().map(|c| (c.id, c.settle_rev, marks.get(&c.id).copied().unwrap_or(0))).collect();
+        store::record_settled(txn, &settled, now).await?;
         for (contract_id, n) in &notices {
             if let Some(c) = contracts.iter().find(|c| c.id == *contract_id) {
                 self.send(txn, now, c, n).await?;

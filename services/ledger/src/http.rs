@@ -100,7 +100,7 @@ impl Example for PaymentView {
     }
 }
 
-fn payment_view(p: payment::Model, line_no: i32) -> PaymentView {
+fn payment_view(p: payment::Model, line_no: i32, settled_at: Option<DateTime<Utc>>) -> PaymentView {
     PaymentView {
         id: p.id,
         contract_id: p.contract_id,
@@ -111,7 +111,7 @@ fn payment_view(p: payment::Model, line_no: i32) -> PaymentView {
         received_on: p.received_on,
         note: p.note,
         recorded_at: p.created_at,
-        settled_at: p.settled_at,
+        settled_at,
     }
 }
 
@@ -315,9 +315,9 @@ impl LedgerApi {
             received_on: b.received_on,
             note: b.note,
         };
-        let RecordedPayment { payment, line_no, replayed } =
+        let RecordedPayment { payment, line_no, settled_at, replayed } =
             self.ledger.record_payment(&auth.0, key.0.as_deref().unwrap_or(""), new).await?;
-        let view = Json(payment_view(payment, line_no));
+        let view = Json(payment_view(payment, line_no, settled_at));
         Ok(if replayed { PaymentResponse::Replayed(view) } else { PaymentResponse::Created(view) })
     }
 
@@ -335,9 +335,11 @@ impl LedgerApi {
         let page = page_request(limit.0, cursor.0.as_deref())?;
         let found = self.ledger.list_payments(&auth.0, contract_id.0, &page).await?;
         let lines = self.ledger.line_numbers(&found.items.iter().map(|p| p.line_id).collect::<Vec<_>>()).await?;
+        let settled = self.ledger.settled_times(&found.items.iter().map(|p| p.id).collect::<Vec<_>>()).await?;
         Ok(Json(PaymentPage::from_page(found, |p| {
             let no = lines.get(&p.line_id).copied().unwrap_or_default();
-            payment_view(p, no)
+            let at = settled.get(&p.id).copied();
+            payment_view(p, no, at)
         })))
     }
 

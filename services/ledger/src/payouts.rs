@@ -228,7 +228,10 @@ impl Ledger {
     ) -> AppResult<i64> {
         let vendor =
             directory::store::vendor(conn).await?.ok_or_else(|| Error::unexpected("the park has no vendor"))?;
-        let txn_id = store::reserve_txns(conn, 1).await?;
+        let txn_id = store::reserve_txns(conn, 1)
+            .await?
+            .pop()
+            .ok_or_else(|| Error::unexpected("no ledger transaction number"))?;
         let entry = |party_id, account: Account, amount_fen| NewEntry {
             txn_id,
             contract_id: None,

@@ -24,7 +24,6 @@ pub mod payment {
         pub note: Option<String>,
         pub recorded_by: Option<i64>,
         pub created_at: DateTimeUtc,
-        pub settled_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -215,13 +214,43 @@ pub struct PaymentRow {
     pub amount_fen: i64,
 }
 
+/// The payments of `contract_ids` that settlement has not taken in yet: those above their
+/// contract's mark (`settlement_state.settled_payment_id`, migration `m0013_settlement_marks`).
 pub async fn unsettled_payments<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result<Vec<PaymentRow>, DbErr> {
     let text = format!(
-        "SELECT id, contract_id, line_id, stream, amount_fen FROM payments \
-         WHERE contract_id IN ({}) AND settled_at IS NULL ORDER BY id",
+        "SELECT p.id, p.contract_id, p.line_id, p.stream, p.amount_fen FROM payments p \
+         LEFT JOIN settlement_state s ON s.contract_id = p.contract_id \
+         WHERE p.contract_id IN ({}) AND p.id > COALESCE(s.settled_payment_id, 0) ORDER BY p.id",
         marks(conn.get_database_backend(), 1, contract_ids.len())
     );
     rows(conn, &text, ids(contract_ids)).await
+}
+
+/// When settlement took in each of `payment_ids` (those it has): the time of the first ledger
+/// entry posted for it. Every settled payment has one — its receipt in cash (a payment is never
+/// zero) — found through the ledger's index by contract, line and stream.
+pub async fn settled_at<C: ConnectionTrait>(
+    conn: &C,
+    payment_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, DateTime<Utc>>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        payment_id: i64,
+        at: DateTime<Utc>,
+    }
+    let mut out = std::collections::HashMap::new();
+    for chunk in payment_ids.chunks(ENTRY_CHUNK) {
+        let text = format!(
+            "SELECT p.id AS payment_id, MIN(e.created_at) AS at FROM payments p \
+             JOIN ledger_entries e ON e.contract_id = p.contract_id AND e.line_id = p.line_id \
+               AND e.stream = p.stream AND e.payment_id = p.id \
+             WHERE p.id IN ({}) GROUP BY p.id",
+            marks(conn.get_database_backend(), 1, chunk.len())
+        );
+        let found: Vec<Row> = rows(conn, &text, ids(chunk)).await?;
+        out.extend(found.into_iter().map(|r| (r.payment_id, r.at)));
+    }
+    Ok(out)
 }
 
 /// What the ledger holds per line, stream, party and account (signed, debit positive).
@@ -246,21 +275,44 @@ pub async fn positions<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Re
     rows(conn, &text, ids(contract_ids)).await
 }
 
-/// Reserves `n` transaction numbers; returns the first.
-pub async fn reserve_txns<C: ConnectionTrait>(conn: &C, n: i64) -> Result<i64, DbErr> {
+/// Takes `n` new ledger transaction numbers, in increasing order. Numbers identify a
+/// transaction; they don't count: one taken by a transaction that rolls back stays unused, and
+/// on PostgreSQL concurrent batches may take numbers in between one another's.
+///
+/// On PostgreSQL they come from the sequence `ledger_txn_ids` (migration
+/// `m0013_settlement_marks`), on the caller's own connection: a sequence locks no row, so
+/// concurrent settlement batches don't queue for it. (They were once taken from the counter row
+/// over a second connection of the pool, outside the batch's transaction; with the batch holding
+/// its contracts' locks, that second connection could be waited for in vain while payments of
+/// those contracts held every connection of the pool, waiting for the locks.) On SQLite they
+/// come from the counter row `ledger_counters.txn`, in the caller's transaction: there is one
+/// writer anyway.
+pub async fn reserve_txns<C: ConnectionTrait>(conn: &C, n: i64) -> Result<Vec<i64>, DbErr> {
     #[derive(FromQueryResult)]
     struct Row {
         value: i64,
     }
+    if n <= 0 {
+        return Ok(Vec::new());
+    }
+    let b = conn.get_database_backend();
+    if b == DbBackend::Postgres {
+        let text = "SELECT nextval('ledger_txn_ids') AS value FROM generate_series(1, CAST($1 AS BIGINT)) ORDER BY 1";
+        let found: Vec<Row> = rows(conn, text, vec![n.into()]).await?;
+        if found.len() as i64 != n {
+            return Err(DbErr::Custom(format!("took {} of {n} transaction numbers", found.len())));
+        }
+        return Ok(found.into_iter().map(|r| r.value).collect());
+    }
     let row = Row::find_by_statement(sql(
-        conn.get_database_backend(),
+        b,
         "UPDATE ledger_counters SET value = value + $1 WHERE name = 'txn' RETURNING value",
         [n.into()],
     ))
     .one(conn)
     .await?
     .ok_or_else(|| DbErr::RecordNotFound("ledger_counters.txn".into()))?;
-    Ok(row.value - n + 1)
+    Ok((row.value - n + 1..=row.value).collect())
 }
 
 /// One entry to append.
@@ -390,47 +442,36 @@ fn quoted(s: &str) -> String {
     out
 }
 
-pub async fn mark_settled<C: ConnectionTrait>(conn: &C, payment_ids: &[i64], now: DateTime<Utc>) -> Result<(), DbErr> {
-    if conn.get_database_backend() == DbBackend::Postgres {
-        // One statement text for every batch (see `append_unnest`).
-        let ids = array_literal(payment_ids.iter().map(|id| Some(id.to_string())));
-        let text = "UPDATE payments SET settled_at = $1 WHERE id = ANY(CAST($2 AS BIGINT[]))";
-        conn.execute_raw(sql(DbBackend::Postgres, text, [now.into(), ids.into()])).await?;
-        return Ok(());
-    }
-    for chunk in payment_ids.chunks(ENTRY_CHUNK) {
-        // Never mix numbered and plain marks in one statement: SQLite would bind them shifted.
-        let be = conn.get_database_backend();
-        let text =
-            format!("UPDATE payments SET settled_at = {} WHERE id IN ({})", marks(be, 1, 1), marks(be, 2, chunk.len()));
-        let mut values: Vec<Value> = vec![now.into()];
-        values.extend(ids(chunk));
-        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
-    }
-    Ok(())
-}
-
+/// Records what settlement has taken in of each contract: `(contract, revision settled, highest
+/// payment id settled)`. A contract's payment mark never goes back (a batch that settled none
+/// of its payments passes 0).
 pub async fn record_settled<C: ConnectionTrait>(
     conn: &C,
-    revs: &[(i64, i64)],
+    settled: &[(i64, i64, i64)],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    for chunk in revs.chunks(ENTRY_CHUNK) {
-        let mut text = String::from("INSERT INTO settlement_state (contract_id, settled_rev, settled_at) VALUES ");
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
-        for (i, (id, rev)) in chunk.iter().enumerate() {
+    let b = conn.get_database_backend();
+    let higher = if b == DbBackend::Postgres { "GREATEST" } else { "MAX" };
+    for chunk in settled.chunks(ENTRY_CHUNK) {
+        let mut text = String::from(
+            "INSERT INTO settlement_state (contract_id, settled_rev, settled_at, settled_payment_id) VALUES ",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        for (i, (id, rev, mark)) in chunk.iter().enumerate() {
             if i > 0 {
                 text.push_str(", ");
             }
             text.push('(');
-            text.push_str(&marks(conn.get_database_backend(), i * 3 + 1, 3));
+            text.push_str(&marks(b, i * 4 + 1, 4));
             text.push(')');
-            values.extend([(*id).into(), (*rev).into(), now.into()]);
+            values.extend([(*id).into(), (*rev).into(), now.into(), (*mark).into()]);
         }
-        text.push_str(
-            " ON CONFLICT (contract_id) DO UPDATE SET settled_rev = excluded.settled_rev, settled_at = excluded.settled_at",
-        );
-        conn.execute_raw(sql(conn.get_database_backend(), &text, values)).await?;
+        text.push_str(&format!(
+            " ON CONFLICT (contract_id) DO UPDATE SET settled_rev = excluded.settled_rev, \
+             settled_at = excluded.settled_at, \
+             settled_payment_id = {higher}(settlement_state.settled_payment_id, excluded.settled_payment_id)"
+        ));
+        conn.execute_raw(sql(b, &text, values)).await?;
     }
     Ok(())
 }
