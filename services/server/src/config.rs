@@ -179,7 +179,7 @@ impl Default for Settings {
             ledger: LedgerSettings {
                 payout_minimum: "100.00".into(),
                 dual_approval_above: "50000.00".into(),
-                settle_workers: 2,
+                settle_workers: 3,
             },
         }
     }
