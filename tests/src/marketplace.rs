@@ -45,7 +45,7 @@ async fn erp_contract(park: &TestPark, ops: &User) -> (Value, i64) {
                 "lines": [{"service": "ERP-IMPL", "amount": "80000.00"}, {"service": "TAX-PLAN", "amount": "40000.00"}]}),
         )
         .await;
-    let c = r.expect(200).clone();
+    let c = r.expect(201).clone();
     let order = c["lines"][0]["order_id"].as_i64().expect("an order per line");
     (c, order)
 }
@@ -359,7 +359,7 @@ async fn contracts_must_add_up_and_stay_with_their_parties(b: Backend) {
     .await
     .problem(400, "malformed_body");
     assert_eq!(ops.get("/api/v1/contracts").await.items().len(), before, "nothing stored");
-    let c = ops.post("/api/v1/contracts", body("1000.01")).await.expect(200).clone();
+    let c = ops.post("/api/v1/contracts", body("1000.01")).await.expect(201).clone();
     let id = c["id"].as_i64().unwrap_or_default();
     assert!(c["agreement"].is_object(), "ops see the agreement snapshot");
 
@@ -391,7 +391,7 @@ async fn tenders_take_bids_and_award_one(b: Backend) {
             json!({"fee": "30000.00", "plan": "六周上线", "implementer_ids": [imp]}),
         )
         .await
-        .expect(200)
+        .expect(201)
         .clone();
     assert_eq!(v["my_bid"]["fee"], "30000.00");
     assert!(v["bids"].as_array().is_some_and(Vec::is_empty), "a bidder does not see the other bids");
@@ -402,7 +402,7 @@ async fn tenders_take_bids_and_award_one(b: Backend) {
             json!({"fee": "28000.00", "plan": "五周上线", "implementer_ids": [imp]}),
         )
         .await
-        .expect(200)
+        .expect(201)
         .clone();
     let bid = v["my_bid"]["id"].as_i64().unwrap_or_default();
     let seen = ops.get(&format!("/api/v1/subcontracts/{sid}")).await.expect(200).clone();
@@ -851,7 +851,7 @@ async fn deliverer_counters_are_filled_in_for_an_existing_park(b: Backend) {
     park.assert_deliverer_counters_hold().await;
     let conn = sea_orm::Database::connect(park.db_url()).await.expect("connect");
     // The migrations after the counters' go back with it.
-    Migrator::down(&conn, Some(2)).await.expect("the counters' migration goes back");
+    Migrator::down(&conn, Some(3)).await.expect("the counters' migration goes back");
     let gone = conn.execute_unprepared("SELECT COUNT(*) FROM deliverer_stats").await;
     assert!(gone.is_err(), "the counters' table is dropped with its migration");
     Migrator::up(&conn, None).await.expect("and comes again");

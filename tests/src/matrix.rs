@@ -246,7 +246,7 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
                 Some(json!({"client_id": c.client_id, "signer_id": signer, "signed_on": "2026-11-01", "term_years": 2,
                     "first_year_amount": "50000.00", "annual_maintenance_fee": "8000.00",
                     "lines": [{"service": "TAX-PLAN", "amount": "50000.00"}]})),
-                vec![200],
+                vec![201],
             )
         }
         "listContracts" => (M::GET, "/api/v1/contracts".into(), None, vec![200]),

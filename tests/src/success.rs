@@ -103,7 +103,7 @@ async fn outcome_milestones_are_reported_with_evidence_and_verified_once(b: Back
         .problem(422, "no_contract");
 
     // Reported once; the same milestone again is a conflict.
-    let listed = client.post(&path, report("LISTING", today - Duration::days(3))).await.expect(200).clone();
+    let listed = client.post(&path, report("LISTING", today - Duration::days(3))).await.expect(201).clone();
     assert_eq!(listed["status"], "reported");
     assert_eq!(listed["in_window"], true);
     assert_eq!(listed["credits"], json!([]));
@@ -118,7 +118,7 @@ async fn outcome_milestones_are_reported_with_evidence_and_verified_once(b: Back
     assert_eq!(rejected.expect(200)["status"], "rejected");
     ops.post(&format!("/api/v1/outcomes/{lid}/verify"), json!({})).await.problem(409, "illegal_transition");
     assert!(mails(&park, "outcome_rejected").await.contains(&"client@vpark.demo".to_owned()));
-    let again = client.post(&path, report("LISTING", today - Duration::days(2))).await.expect(200).clone();
+    let again = client.post(&path, report("LISTING", today - Duration::days(2))).await.expect(201).clone();
     assert_ne!(id(&again), lid);
     let queue = outcomes(&ops, "&status=reported").await;
     assert!(queue.iter().any(|o| id(o) == id(&again)));
@@ -362,7 +362,7 @@ async fn contract_with_three_other_deliverers(park: &TestPark, ops: &User) -> i6
                     {"service": "ERP-SUB", "amount": "30000.00"}]}),
         )
         .await
-        .expect(200)
+        .expect(201)
         .clone();
     let mut choices = Vec::new();
     for line in c["lines"].as_array().unwrap() {
@@ -385,7 +385,14 @@ async fn contract_with_three_other_deliverers(park: &TestPark, ops: &User) -> i6
         .find(|(a, b, c)| a != b && b != c && a != c)
         .unwrap_or_else(|| panic!("three different eligible deliverers: {choices:?}"));
     for (order, deliverer) in [(o1, d1), (o2, d2), (o3, d3)] {
-        ops.post(&format!("/api/v1/orders/{order}/dispatch"), json!({"deliverer_id": deliverer})).await.expect(200);
+        // Anyone but the signing team and the vendor's direct teams executes on terms.
+        let kind = ops.get(&format!("/api/v1/organisations/{deliverer}")).await.expect(200)["kind"].clone();
+        let body = if kind == "direct_team" {
+            json!({"deliverer_id": deliverer})
+        } else {
+            json!({"deliverer_id": deliverer, "execution_share": "0.60"})
+        };
+        ops.post(&format!("/api/v1/orders/{order}/dispatch"), body).await.expect(200);
     }
     id(&c)
 }
@@ -406,7 +413,7 @@ async fn past_contract(park: &TestPark, ops: &User, days_ago: i64, term: i32) ->
                 "lines": [{"service": "TAX-PLAN", "amount": "50000.00"}]}),
         )
         .await;
-    id(c.expect(200))
+    id(c.expect(201))
 }
 
 async fn maintenance_renewal_counts_the_years_due_and_those_paid(b: Backend) {

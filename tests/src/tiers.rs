@@ -83,7 +83,7 @@ async fn a_tier_change_applies_to_contracts_signed_afterwards(b: Backend) {
             "first_year_amount": "100.00", "annual_maintenance_fee": "10.00",
             "lines": [{"service": "TAX-PLAN", "amount": "100.00"}]})
     };
-    let before = ops.post("/api/v1/contracts", sign(today)).await.expect(200).clone();
+    let before = ops.post("/api/v1/contracts", sign(today)).await.expect(201).clone();
     assert_eq!(before["agreement"]["rules"][1]["rate"], "0.40", "{before}");
     // That contract raised its revenue: make gold reachable again for the coming period.
     let ladder = json!({"items": [
@@ -140,7 +140,7 @@ async fn a_tier_change_applies_to_contracts_signed_afterwards(b: Backend) {
     assert_eq!(to_equity, 1, "{mails:?}");
 
     // Contracts signed from now on take gold's rates; the one signed before keeps its own.
-    let after = ops.post("/api/v1/contracts", sign(park.today())).await.expect(200).clone();
+    let after = ops.post("/api/v1/contracts", sign(park.today())).await.expect(201).clone();
     assert_eq!(after["agreement"]["rules"][1]["rate"], "0.42", "{after}");
     assert_eq!(after["agreement"]["rules"][2]["rate"], "0.25");
     let kept = ops.get(&format!("/api/v1/contracts/{}", before["id"])).await.expect(200).clone();

@@ -400,7 +400,7 @@ impl Certifications {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let outcome: AppResult<()> = async {
-            let before = store::credential_in_scope(&txn, &read.scope(Some(caller)), id)
+            let before = store::credential_in_scope_locked(&txn, &read.scope(Some(caller)), id)
                 .await?
                 .ok_or_else(|| Error::not_found("credential", id))?;
             let org = people::org(&txn, before.org_id)

@@ -483,7 +483,7 @@ impl Certifications {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let outcome: AppResult<Evidence> = async {
-            let m = store::evidence_in_scope(&txn, &permit.scope(caller), id)
+            let m = store::evidence_in_scope_locked(&txn, &permit.scope(caller), id)
                 .await?
                 .ok_or_else(|| Error::not_found("evidence", id))?;
             let before = evidence_from(m.clone())?;

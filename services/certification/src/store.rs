@@ -153,12 +153,26 @@ pub async fn credential_in_scope<C: ConnectionTrait>(
     scope: &Scope,
     id: i64,
 ) -> Result<Option<credential::Model>, DbErr> {
+    credential_query(scope, id).one(conn).await
+}
+
+/// [`credential_in_scope`], its row locked until the end of the transaction (PostgreSQL): two
+/// changes of one credential are one after the other, the second seeing the first.
+pub async fn credential_in_scope_locked<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<credential::Model>, DbErr> {
+    credential_query(scope, id).lock_exclusive().one(conn).await
+}
+
+fn credential_query(scope: &Scope, id: i64) -> sea_orm::Select<credential::Entity> {
     use credential::Column as C;
     let mut q = credential::Entity::find_by_id(id);
     if let Some(cond) = platform::scope::condition(scope, C::OrgId, Some(C::UserId)) {
         q = q.filter(cond);
     }
-    q.one(conn).await
+    q
 }
 
 pub mod requirement {
@@ -279,7 +293,10 @@ pub async fn list_evidence<C: ConnectionTrait>(
     Ok(Page::from_rows(rows, page.limit, |c| Cursor::after_id(c.id)))
 }
 
-pub async fn evidence_in_scope<C: ConnectionTrait>(
+/// A piece of evidence in the scope, its row locked until the end of the transaction
+/// (PostgreSQL): of a verification and a rejection at the same moment, the second sees the
+/// first's verdict.
+pub async fn evidence_in_scope_locked<C: ConnectionTrait>(
     conn: &C,
     scope: &Scope,
     id: i64,
@@ -289,7 +306,7 @@ pub async fn evidence_in_scope<C: ConnectionTrait>(
     if let Some(cond) = platform::scope::condition(scope, E::OrgId, Some(E::UserId)) {
         q = q.filter(cond);
     }
-    q.one(conn).await
+    q.lock_exclusive().one(conn).await
 }
 
 /// Which credentials an assessment reads.

@@ -32,12 +32,29 @@ pub enum Error {
     /// Too many attempts: 429.
     #[error("{message}")]
     TooManyRequests { message: String, retry_after_s: u64 },
-    /// A dependency is down (database unreachable): 503.
+    /// A dependency is down (database unreachable): 503 with `Retry-After`. Nothing was
+    /// changed: the request may be retried as it is.
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// The database became unreachable while the change was being committed, or right after:
+    /// it may or may not have been saved. 503 `outcome_unknown` with `Retry-After`; a retry
+    /// with the same `Idempotency-Key` returns the original result instead of doing it twice.
+    #[error("{0}")]
+    OutcomeUnknown(String),
     /// Anything else: 500 with an opaque body; the cause goes to the log.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
+}
+
+/// Money out of range in a calculation a request asked for: 422 `invalid_amount`.
+impl From<crate::money::MoneyError> for Error {
+    fn from(e: crate::money::MoneyError) -> Self {
+        Error::Unprocessable {
+            code: "invalid_amount",
+            message: e.to_string(),
+            details: Some(serde_json::json!({ "reason": e.to_string() })),
+        }
+    }
 }
 
 impl Error {
@@ -95,6 +112,7 @@ impl Error {
             Self::Unprocessable { code, .. } => code,
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
+            Self::OutcomeUnknown(_) => "outcome_unknown",
             Self::Unexpected(_) => "internal",
         }
     }

@@ -19,6 +19,8 @@ pub enum MoneyError {
     TooPrecise(String),
     #[error("amount out of range")]
     Overflow,
+    #[error("an amount is at most 1000000000.00 (one billion yuan) either way: {0:?}")]
+    TooLarge(String),
     #[error("a rate is a decimal fraction between 0 and 1 with at most four decimals: {0:?}")]
     BadRate(String),
 }
@@ -27,9 +29,12 @@ pub enum MoneyError {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Fen(i64);
 
-/// The largest amount accepted from outside: 10^15 fen = ten trillion yuan. Keeping inputs far
-/// below `i64::MAX` leaves room for sums over many payments without overflow.
-pub const MAX_INPUT_FEN: i64 = 1_000_000_000_000_000;
+/// The largest amount accepted from outside — a payment or refund, a contract's first-year
+/// amount, a line, an annual maintenance fee, a fixed fee: 10^11 fen, one billion yuan
+/// (十亿元). With a line's first-year money capped at its amount and a year's maintenance at
+/// the annual fee, a contract (at most ten years) moves at most 10^12 fen, and everything the
+/// park adds up stays exact (docs/money.md, "Ceilings").
+pub const MAX_INPUT_FEN: i64 = 100_000_000_000;
 
 impl Fen {
     pub const ZERO: Fen = Fen(0);
@@ -91,9 +96,10 @@ impl Fen {
         if value.normalize().scale() > 2 {
             return Err(MoneyError::TooPrecise(text.to_owned()));
         }
-        let fen = value.checked_mul(Decimal::ONE_HUNDRED).and_then(|d| d.to_i64()).ok_or(MoneyError::Overflow)?;
+        let too_large = || MoneyError::TooLarge(text.to_owned());
+        let fen = value.checked_mul(Decimal::ONE_HUNDRED).and_then(|d| d.to_i64()).ok_or_else(too_large)?;
         if fen.unsigned_abs() > MAX_INPUT_FEN as u64 {
-            return Err(MoneyError::Overflow);
+            return Err(too_large());
         }
         Ok(Fen(fen))
     }
@@ -216,8 +222,10 @@ mod tests {
         for bad in ["", "abc", "1e5", "1,000.00", "+5", "0.001", "1.2.3", "--1", "NaN"] {
             assert!(Fen::parse_yuan(bad).is_err(), "{bad:?} must be refused");
         }
-        assert_eq!(Fen::parse_yuan("10000000000000.01"), Err(MoneyError::Overflow));
-        assert!(Fen::parse_yuan("10000000000000.00").is_ok());
+        assert_eq!(Fen::parse_yuan("1000000000.01"), Err(MoneyError::TooLarge("1000000000.01".into())));
+        assert_eq!(Fen::parse_yuan("-1000000000.01"), Err(MoneyError::TooLarge("-1000000000.01".into())));
+        assert!(Fen::parse_yuan("1000000000.00").is_ok());
+        assert!(matches!(Fen::parse_yuan("99999999999999999999999.00"), Err(MoneyError::TooLarge(_))));
     }
 
     #[test]

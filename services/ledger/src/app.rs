@@ -120,12 +120,24 @@ pub struct EntryFilter {
     pub payment_id: Option<i64>,
 }
 
-fn request_hash(n: &NewPayment) -> String {
+/// The hash of what a payment means: with its year resolved, so that a retry that leaves out
+/// the default year is the same payment as one that wrote it.
+fn request_hash(n: &NewPayment, year: i32) -> String {
+    payment_hash(n, json!(year))
+}
+
+/// The hash payments were recorded with before the year was resolved into it (the year as the
+/// request gave it): a retry of such a payment still replays.
+fn legacy_request_hash(n: &NewPayment) -> String {
+    payment_hash(n, json!(n.year))
+}
+
+fn payment_hash(n: &NewPayment, year: serde_json::Value) -> String {
     let canonical = json!({
         "contract_id": n.contract_id,
         "line_no": n.line_no,
         "stream": n.stream.as_str(),
-        "year": n.year,
+        "year": year,
         "amount_fen": n.amount.get(),
         "received_on": n.received_on.to_string(),
         "note": n.note,
@@ -160,17 +172,13 @@ fn line_state(l: &store::LineRow) -> Result<LineState, Error> {
     let status = l.order_status.as_deref().unwrap_or("new");
     let cancelled = status == "cancelled";
     let accepted = matches!(status, "accepted" | "closed");
-    let execution = match l.winner_id {
-        Some(party) if !cancelled && l.deliverer_id == Some(party) => {
-            let share = l.bid_share_bp.or(if l.bid_fee_fen.is_some() { None } else { l.share_bp });
-            let fee = l.bid_fee_fen.or(if l.bid_share_bp.is_some() { None } else { l.fee_fen });
-            let terms = match (share, fee) {
-                (Some(bp), _) => Terms::Share(Rate::from_bp(bp).map_err(Error::unexpected)?),
-                (None, Some(f)) => Terms::Fee(Fen::new(f)),
-                (None, None) => return Err(Error::unexpected("an awarded subcontract without terms")),
-            };
-            Some(Execution { party, terms })
+    // The deliverer is paid its execution terms however the order reached it (claimed,
+    // awarded, or dispatched on terms); a cancelled order drops the rule (DESIGN §5).
+    let execution = match (l.deliverer_id, l.exec_share_bp, l.exec_fee_fen) {
+        (Some(party), Some(bp), _) if !cancelled => {
+            Some(Execution { party, terms: Terms::Share(Rate::from_bp(bp).map_err(Error::unexpected)?) })
         }
+        (Some(party), None, Some(fee)) if !cancelled => Some(Execution { party, terms: Terms::Fee(Fen::new(fee)) }),
         _ => None,
     };
     Ok(LineState { line_no: l.line_no, execution, accepted })
@@ -208,11 +216,12 @@ impl Ledger {
             }
         };
         let note = new.note.as_deref().map(|n| kernel::text::required_text("note", n, 500)).transpose()?;
-        let hash = request_hash(&new);
+        let hash = request_hash(&new, year);
+        let hashes = [hash.clone(), legacy_request_hash(&new)];
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let outcome: AppResult<RecordedPayment> = async {
-            if let Some(found) = self.replay(&txn, &key, &hash).await? {
+            if let Some(found) = self.replay(&txn, &key, &hashes).await? {
                 return Ok(found);
             }
             let locked = store::lock_contracts(&txn, &[new.contract_id], false).await?;
@@ -242,19 +251,23 @@ impl Ledger {
                 .into());
             }
             let paid = Fen::new(store::paid_on(&txn, l.id, new.stream.as_str()).await?);
-            if paid.checked_add(new.amount)?.is_negative() {
-                return Err(Error::unprocessable(
-                    "refund_exceeds_paid",
-                    format!(
-                        "a refund of {} is more than the {} paid on line {} ({})",
-                        new.amount.checked_neg()?.to_yuan(),
-                        paid.to_yuan(),
-                        new.line_no,
-                        new.stream.as_str()
-                    ),
-                )
-                .into());
-            }
+            let paid_for_year = match new.stream {
+                Stream::Maintenance => Fen::new(store::maintenance_paid(&txn, c.id, year).await?),
+                Stream::FirstYear => Fen::ZERO,
+            };
+            domain::check_payment(&domain::PaymentCheck {
+                line_no: new.line_no,
+                stream: new.stream,
+                year,
+                amount: new.amount,
+                received_on: new.received_on,
+                signed_on: c.signed_on,
+                today: now.date_naive(),
+                line_amount: Fen::new(l.amount_fen),
+                paid_on_line: paid,
+                maintenance_fee: Fen::new(c.maintenance_fen),
+                paid_for_year,
+            })?;
             let p = payment::ActiveModel {
                 id: Default::default(),
                 contract_id: Set(c.id),
@@ -293,18 +306,26 @@ impl Ledger {
         }
         .await;
         let recorded = match finish(txn, outcome).await {
-            Err(e) if matches!(e.kind(), Error::Unexpected(inner) if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(platform::db::is_unique_violation)) =>
-            {
+            Err(e) if e.is_duplicate() => {
                 // Two requests with one key raced; the other one won. Answer as a replay.
-                self.replay(self.db.read(), &key, &hash).await?.ok_or(e)?
+                self.replay(self.db.read(), &key, &hashes).await?.ok_or(e)?
             }
             other => other?,
         };
         if recorded.replayed {
             return Ok(recorded);
         }
-        self.settle_contract(recorded.payment.contract_id).await?;
-        let settled_at = self.settled_times(&[recorded.payment.id]).await?.remove(&recorded.payment.id);
+        // The payment is recorded. Settling it now is a courtesy to the people waiting for
+        // their share: if it fails, the settlement sweep posts it shortly (its contract is
+        // marked), and the answer says so by having no `settled_at`.
+        if let Err(e) = self.settle_contract(recorded.payment.contract_id).await {
+            tracing::warn!(error = %e, payment = recorded.payment.id, "settling a new payment failed; the sweep will");
+        }
+        let settled_at = self
+            .settled_times(&[recorded.payment.id])
+            .await
+            .map_err(platform::error::after_commit)?
+            .remove(&recorded.payment.id);
         Ok(RecordedPayment { settled_at, ..recorded })
     }
 
@@ -313,11 +334,16 @@ impl Ledger {
         Ok(store::settled_at(self.db.read(), payment_ids).await?)
     }
 
-    async fn replay<C: ConnectionTrait>(&self, conn: &C, key: &str, hash: &str) -> AppResult<Option<RecordedPayment>> {
+    async fn replay<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        key: &str,
+        hashes: &[String],
+    ) -> AppResult<Option<RecordedPayment>> {
         let Some(p) = payment::Entity::find().filter(payment::Column::IdempotencyKey.eq(key)).one(conn).await? else {
             return Ok(None);
         };
-        if p.request_hash != hash {
+        if !hashes.contains(&p.request_hash) {
             return Err(Error::unprocessable(
                 "idempotency_key_reused",
                 "this Idempotency-Key was used for a different payment; use a new key for a new payment",
@@ -507,7 +533,6 @@ impl Ledger {
 
         let mut lines_of: HashMap<i64, BTreeMap<i64, store::LineRow>> = HashMap::new();
         for l in lines {
-            // The last awarded subcontract of a line wins (older rounds lapsed).
             lines_of.entry(l.contract_id).or_default().insert(l.line_id, l);
         }
         type Key = (i64, Stream);
@@ -738,10 +763,10 @@ impl Ledger {
         for r in rows {
             let b = out.entry(r.party_id).or_insert_with(|| Balance { party_id: r.party_id, ..Default::default() });
             match r.account.as_str() {
-                "payable" => b.payable = Fen::new(-r.total),
-                "held" => b.held = Fen::new(-r.total),
-                "vendor_revenue" => b.vendor_revenue = Fen::new(-r.total),
-                "cash" => b.cash = Fen::new(r.total),
+                "payable" => b.payable = Fen::new(r.total.0).checked_neg()?,
+                "held" => b.held = Fen::new(r.total.0).checked_neg()?,
+                "vendor_revenue" => b.vendor_revenue = Fen::new(r.total.0).checked_neg()?,
+                "cash" => b.cash = Fen::new(r.total.0),
                 _ => {}
             }
         }

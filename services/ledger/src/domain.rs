@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use kernel::agreement::{Agreement, Basis, Beneficiary};
-use kernel::{Fen, MoneyError, Rate, Stream};
+use kernel::{Error, Fen, MoneyError, Rate, Stream};
 use serde::Serialize;
 use strum::{EnumIter, EnumString, IntoStaticStr};
 
@@ -267,6 +267,104 @@ pub fn settle_line(
         steps.push(Step { payment_id: Some(p.id), postings, cash: p.amount });
     }
     Ok(steps)
+}
+
+// ---- what a payment may be --------------------------------------------------------------
+
+/// What a new payment (or refund) is checked against: its line, what was paid before, and the
+/// contract's dates and maintenance fee.
+#[derive(Clone, Copy, Debug)]
+pub struct PaymentCheck {
+    pub line_no: i32,
+    pub stream: kernel::Stream,
+    pub year: i32,
+    pub amount: Fen,
+    pub received_on: chrono::NaiveDate,
+    pub signed_on: chrono::NaiveDate,
+    pub today: chrono::NaiveDate,
+    /// The line's first-year amount.
+    pub line_amount: Fen,
+    /// Paid so far on the line and stream (refunds negative), every year of it.
+    pub paid_on_line: Fen,
+    /// The contract's annual maintenance fee.
+    pub maintenance_fee: Fen,
+    /// Maintenance paid so far for `year`, on every line of the contract.
+    pub paid_for_year: Fen,
+}
+
+/// The rules a payment keeps (422 naming the figures otherwise): received between the signing
+/// and today; a refund at most what was paid on its line and stream; the first-year money of a
+/// line at most the line's amount; the maintenance of a year at most the annual fee. Money that
+/// really came beyond these is a mistake in the contract or an earlier payment: correct that
+/// first (a refund, or a new contract).
+pub fn check_payment(p: &PaymentCheck) -> Result<(), Error> {
+    let figures = |code: &'static str, message: String, details: serde_json::Value| Error::Unprocessable {
+        code,
+        message,
+        details: Some(details),
+    };
+    if p.received_on < p.signed_on {
+        return Err(Error::invalid(
+            "received_on",
+            format!("is before the contract was signed ({}); money before signing belongs to no contract", p.signed_on),
+        ));
+    }
+    if p.received_on > p.today {
+        return Err(Error::invalid("received_on", format!("is in the future (today is {})", p.today)));
+    }
+    let after = p.paid_on_line.checked_add(p.amount)?;
+    if after.is_negative() {
+        return Err(figures(
+            "refund_exceeds_paid",
+            format!(
+                "a refund of {} is more than the {} paid on line {} ({})",
+                p.amount.checked_neg()?.to_yuan(),
+                p.paid_on_line.to_yuan(),
+                p.line_no,
+                p.stream.as_str()
+            ),
+            serde_json::json!({ "field": "amount", "paid": p.paid_on_line.to_yuan(), "refund": p.amount.to_yuan() }),
+        ));
+    }
+    if p.amount.is_negative() {
+        return Ok(());
+    }
+    match p.stream {
+        kernel::Stream::FirstYear if after > p.line_amount => Err(figures(
+            "exceeds_line_amount",
+            format!(
+                "line {} is for {}; {} is paid already, so a payment of {} would make it {}: record at most {}                  (if more money really came, correct the earlier payments with a refund first)",
+                p.line_no,
+                p.line_amount.to_yuan(),
+                p.paid_on_line.to_yuan(),
+                p.amount.to_yuan(),
+                after.to_yuan(),
+                p.line_amount.checked_sub(p.paid_on_line)?.max(Fen::ZERO).to_yuan()
+            ),
+            serde_json::json!({
+                "field": "amount", "line_amount": p.line_amount.to_yuan(), "paid": p.paid_on_line.to_yuan(),
+                "amount": p.amount.to_yuan(),
+            }),
+        )),
+        kernel::Stream::Maintenance if p.paid_for_year.checked_add(p.amount)? > p.maintenance_fee => Err(figures(
+            "exceeds_maintenance_fee",
+            format!(
+                "the annual maintenance fee is {}; {} is paid already for year {}, so a payment of {} would make \
+                 it {}: record at most {}",
+                p.maintenance_fee.to_yuan(),
+                p.paid_for_year.to_yuan(),
+                p.year,
+                p.amount.to_yuan(),
+                p.paid_for_year.checked_add(p.amount)?.to_yuan(),
+                p.maintenance_fee.checked_sub(p.paid_for_year)?.max(Fen::ZERO).to_yuan()
+            ),
+            serde_json::json!({
+                "field": "amount", "maintenance_fee": p.maintenance_fee.to_yuan(),
+                "paid": p.paid_for_year.to_yuan(), "amount": p.amount.to_yuan(), "year": p.year,
+            }),
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use directory::store::organisation;
 use kernel::{Action, Error, Fen, OrgKind, Page, PageRequest, Rate, Resource};
 use notify::Template;
 use platform::audit::{self, Change};
+use platform::idempotency::{self, Created, IdempotencyKey};
 use platform::{Actor, AppResult, Principal, Scope, finish};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -63,22 +64,41 @@ impl Ledger {
     /// Runs the payout of a period: every `payable` balance at the cut-off, positive and at or
     /// above the minimum (the configured one unless `minimum` is given), goes into one batch
     /// that waits for approval. One batch per period, in period order, one pending at a time.
+    /// With an idempotency key, a retry of the same run returns the batch the first request
+    /// made (`Created::replayed`).
     pub async fn run_payout(
         &self,
         caller: Option<&Principal>,
         period: Period,
         minimum: Option<Fen>,
-    ) -> AppResult<PayoutBatch> {
+        key: Option<&IdempotencyKey>,
+    ) -> AppResult<Created<PayoutBatch>> {
         self.check(caller, Resource::Payout, Action::Run)?;
         let minimum = minimum.unwrap_or(self.config.payouts.minimum);
         if minimum.is_negative() {
             return Err(Error::invalid("minimum", "must not be negative").into());
         }
+        let claim = match (key, caller) {
+            (Some(key), Some(p)) => Some(idempotency::Claim {
+                operation: "runPayout",
+                org_id: p.org_id,
+                key,
+                hash: idempotency::request_hash(&json!({ "period": period.to_string(), "minimum_fen": minimum.get() })),
+            }),
+            _ => None,
+        };
         let now = self.clock.now();
         let cutoff = period.cutoff(now)?;
         let txn = self.db.begin().await?;
-        let outcome: AppResult<payout::Model> = async {
+        let outcome: AppResult<(payout::Model, bool)> = async {
             store::lock_payouts(&txn).await?;
+            if let Some(claim) = &claim
+                && let Some(id) = idempotency::replay(&txn, claim).await?
+            {
+                let p =
+                    payout::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| Error::not_found("payout", id))?;
+                return Ok((p, true));
+            }
             if let Some(p) = payout::Entity::find()
                 .filter(payout::Column::Status.eq(PayoutStatus::PendingApproval.as_str()))
                 .one(&txn)
@@ -104,7 +124,7 @@ impl Ledger {
                 store::party_totals_before(&txn, cutoff, &[Account::Payable.as_str()], None)
                     .await?
                     .into_iter()
-                    .map(|t| (t.party_id, fen(t.total, true)))
+                    .map(|t| (t.party_id, fen(t.total.0, true)))
                     .collect();
             let items = statement::payout_items(&balances, minimum);
             let total = Fen::checked_sum(items.iter().map(|(_, a)| *a))?;
@@ -151,18 +171,21 @@ impl Ledger {
                 })),
             )
             .await?;
-            Ok(p)
+            if let Some(claim) = &claim {
+                idempotency::remember(&txn, claim, p.id, now).await?;
+            }
+            Ok((p, false))
         }
         .await;
-        let p = finish(txn, outcome).await.map_err(|e| match e.kind() {
-            Error::Unexpected(inner)
-                if inner.downcast_ref::<sea_orm::DbErr>().is_some_and(platform::db::is_unique_violation) =>
-            {
+        let (p, replayed) = finish(txn, outcome).await.map_err(|e| {
+            if e.is_duplicate() {
                 Error::conflict("payout_exists", format!("the payout of {period} ran already")).into()
+            } else {
+                e
             }
-            _ => e,
         })?;
-        self.batch(p).await
+        let value = self.batch(p).await.map_err(platform::error::after_commit)?;
+        Ok(Created { value, replayed })
     }
 
     /// Approves a payout batch. Above the two-person limit the first approval only records
@@ -376,7 +399,7 @@ impl Ledger {
         let mut sums: BTreeMap<i64, (AccountSummary, AccountSummary)> = BTreeMap::new();
         for o in opening {
             let s = sums.entry(o.party_id).or_default();
-            let summary = AccountSummary::opening(fen(o.total, true));
+            let summary = AccountSummary::opening(fen(o.total.0, true));
             match o.account.parse::<Account>() {
                 Ok(Account::Payable) => s.0 = summary,
                 Ok(Account::Held) => s.1 = summary,
@@ -387,8 +410,8 @@ impl Ledger {
             let s = sums.entry(m.party_id).or_default();
             let kind: Kind = m.kind.parse().map_err(|_| Error::unexpected("unknown entry kind"))?;
             match m.account.parse::<Account>() {
-                Ok(Account::Payable) => s.0.add(kind, fen(m.total, true))?,
-                Ok(Account::Held) => s.1.add(kind, fen(m.total, true))?,
+                Ok(Account::Payable) => s.0.add(kind, fen(m.total.0, true))?,
+                Ok(Account::Held) => s.1.add(kind, fen(m.total.0, true))?,
                 _ => {}
             }
         }
@@ -427,7 +450,7 @@ impl Ledger {
         let accounts = [Account::Payable.as_str(), Account::Held.as_str()];
         let opening = store::party_totals_before(conn, period.start(), &accounts, Some(&[party])).await?;
         let open = |a: Account| {
-            opening.iter().find(|t| t.account == a.as_str()).map(|t| fen(t.total, true)).unwrap_or(Fen::ZERO)
+            opening.iter().find(|t| t.account == a.as_str()).map(|t| fen(t.total.0, true)).unwrap_or(Fen::ZERO)
         };
         let lines = store::statement_rows(conn, party, period.start(), period.end())
             .await?
@@ -485,7 +508,7 @@ impl Ledger {
                 continue;
             }
             let s = by_party.entry(m.party_id).or_insert((Fen::ZERO, Fen::ZERO, Fen::ZERO));
-            let amount = fen(m.total, true);
+            let amount = fen(m.total.0, true);
             match m.kind.parse::<Kind>() {
                 Ok(Kind::Allocation) => s.0 = s.0.checked_add(amount)?,
                 Ok(Kind::Clawback) => s.1 = s.1.checked_add(amount)?,

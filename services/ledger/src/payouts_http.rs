@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use kernel::{Error, Fen};
 use platform::api_types::DecimalText;
 use platform::http::{ApiResult, Caller, page_request};
-use poem_openapi::param::{Path, Query};
+use platform::idempotency::IdempotencyKey;
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{Binary, Json};
 use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
@@ -437,7 +438,16 @@ impl PayoutApi {
     /// approval (409 `payout_pending`). A period that has not begun is 422
     /// `period_not_started`. Vendor finance only.
     #[oai(path = "/payouts", method = "post", operation_id = "runPayout", tag = "ApiTags::Payouts")]
-    async fn run(&self, auth: Caller, body: Json<RunPayoutRequest>) -> ApiResult<RunPayoutResponse> {
+    async fn run(
+        &self,
+        auth: Caller,
+        /// Optional: a unique key per run. A retry with the same key and body returns the batch
+        /// the first request made (200).
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<String>>,
+        body: Json<RunPayoutRequest>,
+    ) -> ApiResult<RunPayoutResponse> {
+        let key = IdempotencyKey::optional(key.0.as_deref())?;
         let period = period_param(&body.0.period)?;
         let minimum = body
             .0
@@ -445,8 +455,10 @@ impl PayoutApi {
             .as_ref()
             .map(|m| Fen::parse_yuan(m.as_str()).map_err(|e| Error::invalid("minimum", e.to_string())))
             .transpose()?;
-        let batch = self.ledger.run_payout(Some(&auth.0), period, minimum).await?;
-        Ok(RunPayoutResponse::Created(Json(detail(batch))))
+        let batch = self.ledger.run_payout(Some(&auth.0), period, minimum, key.as_ref()).await?;
+        let view = detail(batch.value);
+        let location = format!("/api/v1/payouts/{}", view.payout.id);
+        Ok(RunPayoutResponse::of(view, location, batch.replayed))
     }
 
     /// List payout batches
@@ -568,9 +580,4 @@ impl PayoutApi {
     }
 }
 
-#[derive(ApiResponse, Debug)]
-pub enum RunPayoutResponse {
-    /// The batch, waiting for approval.
-    #[oai(status = 201)]
-    Created(Json<PayoutDetail>),
-}
+platform::created_response!(RunPayoutResponse, PayoutDetail);

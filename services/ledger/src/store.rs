@@ -2,7 +2,7 @@
 //! for a few hundred contracts in a fixed number of statements and writes its entries in bulk.
 
 use chrono::{DateTime, Utc};
-use platform::db::sql;
+use platform::db::{WideSum, sql, wide_sum};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Value};
 
 pub mod payment {
@@ -184,22 +184,19 @@ pub struct LineRow {
     pub line_no: i32,
     pub order_status: Option<String>,
     pub deliverer_id: Option<i64>,
-    pub winner_id: Option<i64>,
-    pub share_bp: Option<i32>,
-    pub fee_fen: Option<i64>,
-    pub bid_share_bp: Option<i32>,
-    pub bid_fee_fen: Option<i64>,
+    /// The deliverer's execution terms, when it is paid for executing the line's order
+    /// (migration `m0014_execution_terms`).
+    pub exec_share_bp: Option<i32>,
+    pub exec_fee_fen: Option<i64>,
 }
 
 pub async fn lines<C: ConnectionTrait>(conn: &C, contract_ids: &[i64]) -> Result<Vec<LineRow>, DbErr> {
     let text = format!(
-        "SELECT l.contract_id, l.id AS line_id, l.line_no, o.status AS order_status, o.deliverer_id, s.winner_id, s.share_bp, \
-         s.fixed_fee_fen AS fee_fen, b.share_bp AS bid_share_bp, b.fee_fen AS bid_fee_fen \
+        "SELECT l.contract_id, l.id AS line_id, l.line_no, o.status AS order_status, o.deliverer_id, \
+         o.exec_share_bp, o.exec_fee_fen \
          FROM contract_lines l \
          LEFT JOIN orders o ON o.contract_id = l.contract_id AND o.line_id = l.id \
-         LEFT JOIN subcontracts s ON s.order_id = o.id AND s.status = 'awarded' \
-         LEFT JOIN bids b ON b.subcontract_id = s.id AND b.status = 'awarded' \
-         WHERE l.contract_id IN ({}) ORDER BY l.contract_id, l.line_no, s.id",
+         WHERE l.contract_id IN ({}) ORDER BY l.contract_id, l.line_no",
         marks(conn.get_database_backend(), 1, contract_ids.len())
     );
     rows(conn, &text, ids(contract_ids)).await
@@ -481,7 +478,7 @@ pub async fn record_settled<C: ConnectionTrait>(
 pub struct BalanceRow {
     pub party_id: i64,
     pub account: String,
-    pub total: i64,
+    pub total: WideSum,
 }
 
 pub async fn balances<C: ConnectionTrait>(conn: &C, party: Option<i64>) -> Result<Vec<BalanceRow>, DbErr> {
@@ -490,8 +487,8 @@ pub async fn balances<C: ConnectionTrait>(conn: &C, party: Option<i64>) -> Resul
         None => ("", vec![]),
     };
     let text = format!(
-        "SELECT party_id, account, CAST(SUM(amount_fen) AS BIGINT) AS total FROM ledger_entries {filter}\
-         GROUP BY party_id, account ORDER BY party_id, account"
+        "SELECT party_id, account, {} FROM ledger_entries {filter}GROUP BY party_id, account ORDER BY party_id, account",
+        wide_sum(conn.get_database_backend(), "amount_fen", "total")
     );
     rows(conn, &text, values).await
 }
@@ -506,6 +503,22 @@ pub async fn paid_on<C: ConnectionTrait>(conn: &C, line_id: i64, stream: &str) -
         conn,
         "SELECT CAST(SUM(amount_fen) AS BIGINT) AS total FROM payments WHERE line_id = $1 AND stream = $2",
         vec![line_id.into(), stream.to_owned().into()],
+    )
+    .await?;
+    Ok(r.first().and_then(|r| r.total).unwrap_or(0))
+}
+
+/// The maintenance paid (refunds negative) for one year of a contract, on every line.
+pub async fn maintenance_paid<C: ConnectionTrait>(conn: &C, contract_id: i64, year: i32) -> Result<i64, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        total: Option<i64>,
+    }
+    let r: Vec<Row> = rows(
+        conn,
+        "SELECT CAST(SUM(amount_fen) AS BIGINT) AS total FROM payments \
+         WHERE contract_id = $1 AND stream = 'maintenance' AND year = $2",
+        vec![contract_id.into(), year.into()],
     )
     .await?;
     Ok(r.first().and_then(|r| r.total).unwrap_or(0))
@@ -594,7 +607,7 @@ pub async fn lock_payouts<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
 pub struct PartyTotal {
     pub party_id: i64,
     pub account: String,
-    pub total: i64,
+    pub total: WideSum,
 }
 
 /// Every party's `payable` and `held` balances from the entries created before `before`
@@ -609,8 +622,8 @@ pub async fn party_totals_before<C: ConnectionTrait>(
     let mut values: Vec<Value> = vec![before.into()];
     values.extend(accounts.iter().map(|a| (*a).to_owned().into()));
     let mut text = format!(
-        "SELECT party_id, account, CAST(SUM(amount_fen) AS BIGINT) AS total FROM ledger_entries \
-         WHERE created_at < {} AND account IN ({})",
+        "SELECT party_id, account, {} FROM ledger_entries WHERE created_at < {} AND account IN ({})",
+        wide_sum(be, "amount_fen", "total"),
         marks(be, 1, 1),
         marks(be, 2, accounts.len())
     );
@@ -631,7 +644,7 @@ pub struct Movement {
     pub party_id: i64,
     pub account: String,
     pub kind: String,
-    pub total: i64,
+    pub total: WideSum,
 }
 
 pub async fn movements<C: ConnectionTrait>(
@@ -639,14 +652,13 @@ pub async fn movements<C: ConnectionTrait>(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<Movement>, DbErr> {
-    rows(
-        conn,
-        "SELECT party_id, account, kind, CAST(SUM(amount_fen) AS BIGINT) AS total FROM ledger_entries \
+    let text = format!(
+        "SELECT party_id, account, kind, {} FROM ledger_entries \
          WHERE created_at >= $1 AND created_at < $2 AND account IN ('payable', 'held') \
          GROUP BY party_id, account, kind ORDER BY party_id, account, kind",
-        vec![from.into(), to.into()],
-    )
-    .await
+        wide_sum(conn.get_database_backend(), "amount_fen", "total")
+    );
+    rows(conn, &text, vec![from.into(), to.into()]).await
 }
 
 /// A party's entries of a period on `payable` and `held`, with their contract and line numbers.

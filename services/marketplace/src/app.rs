@@ -12,8 +12,11 @@ use kernel::{Action, Clock, Error, Fen, OrgKind, Page, PageRequest, Resource};
 use notify::{Notification, Template};
 use platform::audit::{self, Change};
 use platform::batch::Batcher;
-use platform::{Actor, AppResult, Db, Owner, Permit, PolicyTable, Principal, finish};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use platform::idempotency::{self, Created, IdempotencyKey};
+use platform::{Actor, AppError, AppResult, Db, Owner, Permit, PolicyTable, Principal, finish};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryIntoModel,
+};
 use serde_json::{Value, json};
 
 use crate::claims::{ClaimWrite, Claimed};
@@ -491,7 +494,19 @@ impl Marketplace {
         am.status = Set(to.as_str().to_owned());
         am.updated_at = Set(now);
         set(&mut am);
-        let after = am.update(conn).await?;
+        // One door: the write happens only if the order is still where it was read. Of two
+        // requests racing on one order (on PostgreSQL the second waits for the first's row lock
+        // and then checks again), one moves it and the other finds it moved.
+        let moved = order::Entity::update_many()
+            .set(am.clone())
+            .filter(order::Column::Id.eq(o.id))
+            .filter(order::Column::Status.eq(from.as_str()))
+            .exec(conn)
+            .await?;
+        if moved.rows_affected != 1 {
+            return Err(moved_meanwhile(conn, o.id, event).await);
+        }
+        let after = am.try_into_model()?;
         if matches!(
             event,
             OrderEvent::Dispatch
@@ -515,14 +530,50 @@ impl Marketplace {
 
     // ---- contracts ----------------------------------------------------------------------
 
-    pub async fn create_contract(&self, caller: &Principal, new: NewContract) -> AppResult<ContractDetails> {
+    /// Registers a contract. With an idempotency key, a retry of the same contract returns the
+    /// one the first request created (`Created::replayed`).
+    pub async fn create_contract(
+        &self,
+        caller: &Principal,
+        new: NewContract,
+        key: Option<&IdempotencyKey>,
+    ) -> AppResult<Created<ContractDetails>> {
         let permit = self.policy.permit(caller, Resource::Contract, Action::Create)?;
-        self.create_contract_as(Some(caller), &Actor::of(caller), &permit, new).await
+        self.create_contract_as(Some(caller), &Actor::of(caller), &permit, new, key).await
     }
 
     pub async fn create_contract_system(&self, who: &'static str, new: NewContract) -> AppResult<ContractDetails> {
-        self.create_contract_as(None, &Actor::System(who), &Permit::system(Resource::Contract, Action::Create), new)
-            .await
+        let permit = Permit::system(Resource::Contract, Action::Create);
+        Ok(self.create_contract_as(None, &Actor::System(who), &permit, new, None).await?.value)
+    }
+
+    /// What a contract request means, for its idempotency key: the request with its defaults
+    /// resolved (the agreement template: the first line's service's, else `standard`).
+    async fn contract_meaning<C: ConnectionTrait>(&self, conn: &C, new: &NewContract) -> AppResult<Value> {
+        let template = match &new.agreement_template {
+            Some(t) => Some(t.trim().to_ascii_lowercase()),
+            None => match new.lines.first() {
+                Some((code, _)) => service::Entity::find()
+                    .filter(service::Column::Code.eq(code.trim().to_uppercase()))
+                    .one(conn)
+                    .await?
+                    .map(service_from)
+                    .transpose()?
+                    .and_then(|s| s.def.agreement_template),
+                None => None,
+            },
+        };
+        Ok(json!({
+            "client_id": new.client_id,
+            "signer_id": new.signer_id,
+            "account_manager_id": new.account_manager_id,
+            "signed_on": new.signed_on.to_string(),
+            "term_years": new.term_years,
+            "first_year_fen": new.first_year.get(),
+            "maintenance_fen": new.maintenance_fee.get(),
+            "lines": new.lines.iter().map(|(c, a)| json!([c.trim().to_uppercase(), a.get()])).collect::<Vec<_>>(),
+            "agreement_template": template.unwrap_or_else(|| "standard".to_owned()),
+        }))
     }
 
     async fn create_contract_as(
@@ -531,7 +582,17 @@ impl Marketplace {
         actor: &Actor,
         permit: &Permit,
         new: NewContract,
-    ) -> AppResult<ContractDetails> {
+        key: Option<&IdempotencyKey>,
+    ) -> AppResult<Created<ContractDetails>> {
+        let claim = match (key, caller) {
+            (Some(key), Some(p)) => Some(idempotency::Claim {
+                operation: "createContract",
+                org_id: p.org_id,
+                key,
+                hash: idempotency::request_hash(&self.contract_meaning(self.db.read(), &new).await?),
+            }),
+            _ => None,
+        };
         let draft = ContractDraft {
             term_years: new.term_years,
             first_year: new.first_year,
@@ -545,7 +606,12 @@ impl Marketplace {
         domain::validate_contract(&draft)?;
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        let outcome: AppResult<i64> = async {
+        let outcome: AppResult<(i64, bool)> = async {
+            if let Some(claim) = &claim
+                && let Some(id) = idempotency::replay(&txn, claim).await?
+            {
+                return Ok((id, true));
+            }
             let signer = self.org(&txn, new.signer_id).await.map_err(|_| Error::invalid("signer_id", "no such organisation"))?;
             if !signer.profile.kind.is_signer() {
                 return Err(Error::invalid("signer_id", "the signer is a direct team or an equity partner").into());
@@ -653,6 +719,8 @@ impl Marketplace {
                     note: Set(None),
                     created_at: Set(now),
                     updated_at: Set(now),
+                    exec_share_bp: Set(None),
+                    exec_fee_fen: Set(None),
                 }
                 .insert(&txn)
                 .await?;
@@ -700,11 +768,18 @@ impl Marketplace {
                 })),
             )
             .await?;
-            Ok(c.id)
+            if let Some(claim) = &claim {
+                idempotency::remember(&txn, claim, c.id, now).await?;
+            }
+            Ok((c.id, false))
         }
         .await;
-        let id = finish(txn, outcome).await?;
-        self.contract_details(self.db.read(), caller, id).await
+        let (id, replayed) = match (finish(txn, outcome).await, &claim) {
+            (Err(e), Some(claim)) => (idempotency::replayed_after_race(self.db.read(), claim, e).await?, true),
+            (done, _) => done?,
+        };
+        let value = self.contract_details(self.db.read(), caller, id).await.map_err(platform::error::after_commit)?;
+        Ok(Created { value, replayed })
     }
 
     async fn contract_details<C: ConnectionTrait>(
@@ -778,7 +853,7 @@ impl Marketplace {
 
     pub async fn get_order(&self, caller: &Principal, id: i64) -> AppResult<OrderDetails> {
         let (o, _) = self.order_for(self.db.read(), caller, id, Action::Read).await?;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     async fn candidates<C: ConnectionTrait>(
@@ -878,14 +953,14 @@ impl Marketplace {
     }
 
     /// Withdraws the open subcontract of an order, if any (the order is re-dispatched or
-    /// cancelled).
+    /// cancelled). A subcontract claimed or awarded meanwhile is not withdrawn: 409.
     async fn withdraw_open<C: ConnectionTrait>(&self, conn: &C, actor: &Actor, order_id: i64) -> AppResult<()> {
         if let Some(s) = store::current_subcontract(conn, order_id).await?
             && s.status == SubcontractStatus::Open.as_str()
         {
-            let mut am: subcontract::ActiveModel = s.clone().into();
-            am.status = Set(SubcontractStatus::Withdrawn.as_str().into());
-            am.update(conn).await?;
+            if !store::withdraw_subcontract(conn, s.id).await? {
+                return Err(state_changed("subcontract", "taken").into());
+            }
             audit::record_in(
                 conn,
                 actor,
@@ -898,14 +973,20 @@ impl Marketplace {
     }
 
     /// Assigns an order to a deliverer: the signer itself, one of the vendor's direct teams, or
-    /// (by vendor ops) any eligible deliverer.
+    /// (by vendor ops) any eligible deliverer. A deliverer paid for executing the order (a
+    /// subcontract partner, or another signer's equity partner) is dispatched on terms — an
+    /// execution share or a fixed fee of the line's first-year money, as if it had won the
+    /// order from the pool (DESIGN §5 rule 1).
     pub async fn dispatch(
         &self,
         caller: &Principal,
         id: i64,
         deliverer_id: i64,
+        terms: Option<Terms>,
         note: Option<String>,
     ) -> AppResult<OrderDetails> {
+        let _early = self.policy.permit(caller, Resource::Order, Action::Dispatch)?;
+        let note = note.map(|n| kernel::text::required_text("note", &n, 1000)).transpose()?;
         let txn = self.db.begin().await?;
         let outcome: AppResult<order::Model> = async {
             let (o, _) = self.order_for(&txn, caller, id, Action::Dispatch).await?;
@@ -939,8 +1020,15 @@ impl Marketplace {
             if !why.is_empty() {
                 return Err(not_eligible(&deliverer, &why).into());
             }
+            let role = domain::deliverer_role(deliverer.id, deliverer.profile.kind, o.signer_id);
+            let exec = domain::dispatch_terms(role, terms, &deliverer.profile.name_zh)?;
+            if let Some(t) = exec {
+                let line = store::line_of(&txn, o.line_id).await?;
+                domain::check_fee_fits(t, Fen::new(line.amount_fen), "fixed_fee")?;
+            }
             self.withdraw_open(&txn, &Actor::of(caller), o.id).await?;
             let now = self.clock.now();
+            let (share_bp, fee_fen) = Terms::columns(exec);
             let after = self
                 .transition(
                     &txn,
@@ -952,10 +1040,13 @@ impl Marketplace {
                         am.dispatched_at = Set(Some(now));
                         am.assign_by = Set(None);
                         am.note = Set(note.clone());
+                        am.exec_share_bp = Set(share_bp);
+                        am.exec_fee_fen = Set(fee_fen);
                     },
-                    json!({ "note": note }),
+                    json!({ "note": note, "execution_share_bp": share_bp, "fixed_fee_fen": fee_fen }),
                 )
                 .await?;
+            check_capacity(&txn, [deliverer.id]).await?;
             let payload = self.payload(&txn, &after, json!({})).await?;
             self.notify_org(
                 &txn,
@@ -969,7 +1060,9 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await
+        // Who executes the line, and for what, decides its split: re-split what was paid.
+        self.money_changed(o.contract_id).await;
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     /// Publishes an order to the subcontract pool and tells every eligible partner.
@@ -991,6 +1084,11 @@ impl Marketplace {
                 .await?
                 .remove(&o.service_id)
                 .ok_or_else(|| Error::unexpected("service missing"))?;
+            domain::check_fee_fits(
+                new.terms,
+                Fen::new(store::line_of(&txn, o.line_id).await?.amount_fen),
+                "fixed_fee",
+            )?;
             let unknown = directory::store::unknown_certifications(&txn, &new.extra_certifications).await?;
             if let Some(u) = unknown.first() {
                 return Err(Error::invalid("required_certifications", format!("no certification {u}")).into());
@@ -1005,6 +1103,8 @@ impl Marketplace {
                     |am| {
                         am.deliverer_id = Set(None);
                         am.assign_by = Set(None);
+                        am.exec_share_bp = Set(None);
+                        am.exec_fee_fen = Set(None);
                     },
                     json!({ "reason": new.reason.as_str(), "mode": new.mode.as_str() }),
                 )
@@ -1073,7 +1173,9 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await
+        // An order taken back from an executor to the pool re-splits its line.
+        self.money_changed(o.contract_id).await;
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     pub async fn cancel(&self, caller: &Principal, id: i64, reason: String) -> AppResult<OrderDetails> {
@@ -1101,7 +1203,7 @@ impl Marketplace {
         .await;
         let o = finish(txn, outcome).await?;
         self.money_changed(o.contract_id).await;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     // ---- the pool -----------------------------------------------------------------------
@@ -1335,9 +1437,14 @@ impl Marketplace {
             order: o,
             admins: subject.admins,
             payload,
+            capacity: org.profile.capacity,
             now,
         };
         let (o, taken) = self.claims.submit(write).await??;
+        if subject.has_money {
+            // The line now has an executor on the subcontract's terms: re-split what was paid.
+            self.money_changed(o.contract_id).await;
+        }
         // The answer needs no further read. The milestones came with the subject (a claim
         // changes none). A published order has never been accepted, so it has no rating, and
         // nobody is assigned to it: implementers are assigned from `dispatched` on, which moves
@@ -1345,22 +1452,61 @@ impl Marketplace {
         details_of(o, &orgs, service, subject.milestones, Vec::new(), Some(taken), None)
     }
 
-    /// Submits (or replaces) the caller's bid on an open tender.
-    pub async fn bid(&self, caller: &Principal, id: i64, new: NewBid) -> AppResult<PoolItem> {
+    /// Submits (or replaces) the caller's bid on an open tender. With an idempotency key, a
+    /// retry of the same bid returns the tender as the first request left it, without a second
+    /// submission.
+    pub async fn bid(
+        &self,
+        caller: &Principal,
+        id: i64,
+        new: NewBid,
+        key: Option<&IdempotencyKey>,
+    ) -> AppResult<Created<PoolItem>> {
         let _early = self.policy.permit(caller, Resource::Subcontract, Action::Claim)?;
-        let plan = kernel::text::required_text("plan", &new.plan, 4000)?;
         let now = self.clock.now();
+        let (share_bp, fee) = Terms::columns(Some(new.terms));
+        let claim = key.map(|key| idempotency::Claim {
+            operation: "submitBid",
+            org_id: caller.org_id,
+            key,
+            hash: idempotency::request_hash(&json!({
+                "subcontract_id": id, "share_bp": share_bp, "fee_fen": fee, "plan": new.plan.trim(),
+                "implementer_ids": new.implementer_ids,
+            })),
+        });
         let txn = self.db.begin().await?;
-        let outcome: AppResult<i64> = async {
-            let s = self.subcontract_for(&txn, caller, id, Action::Claim).await?;
+        let outcome: AppResult<(i64, bool)> = async {
+            // Visible first (404 otherwise, whatever the body says), then locked: an award of
+            // this tender waits for the bid, or the bid finds the tender closed.
+            self.subcontract_for(&txn, caller, id, Action::Claim).await?;
+            if let Some(claim) = &claim
+                && let Some(sid) = idempotency::replay(&txn, claim).await?
+            {
+                return Ok((sid, true));
+            }
+            let s = store::lock_subcontract(&txn, id).await?.ok_or_else(|| Error::not_found("subcontract", id))?;
+            let plan = kernel::text::required_text("plan", &new.plan, 4000)?;
             if s.mode != Mode::Tender.as_str() {
                 return Err(
                     Error::conflict("first_claim_only", "this subcontract is first-claim: claim it instead").into()
                 );
             }
-            if s.status != SubcontractStatus::Open.as_str() || s.claim_deadline <= now {
-                return Err(Error::conflict("tender_closed", "this tender no longer takes bids").into());
+            if s.status != SubcontractStatus::Open.as_str() {
+                return Err(Error::Conflict {
+                    code: "tender_closed",
+                    message: format!("this tender no longer takes bids (it is {})", s.status),
+                    details: Some(json!({ "current_state": s.status })),
+                }
+                .into());
             }
+            if s.claim_deadline <= now {
+                return Err(Error::conflict("tender_closed", "the deadline of this tender has passed").into());
+            }
+            let o = order::Entity::find_by_id(s.order_id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| Error::unexpected("order missing"))?;
+            domain::check_fee_fits(new.terms, Fen::new(store::line_of(&txn, o.line_id).await?.amount_fen), "fee")?;
             let need = self.need_of_sub(&txn, &s).await?;
             let (cand, org) = self
                 .candidates(&txn, &[OrgKind::SubcontractPartner], Some(caller.org_id))
@@ -1373,40 +1519,18 @@ impl Marketplace {
             }
             self.check_implementers(&txn, caller.org_id, &new.implementer_ids, &need.required_certs, "implementer_ids")
                 .await?;
-            let (share_bp, fee) = match new.terms {
-                Terms::Share(r) => (Some(r.to_bp()), None),
-                Terms::Fee(f) => (None, Some(f.get())),
-            };
-            let existing = store::bids_of(&txn, s.id).await?.into_iter().find(|b| b.org_id == caller.org_id);
-            let b = match existing {
-                Some(b) => {
-                    let mut am: bid::ActiveModel = b.into();
-                    am.share_bp = Set(share_bp);
-                    am.fee_fen = Set(fee);
-                    am.plan = Set(plan.clone());
-                    am.implementer_ids = Set(json!(new.implementer_ids));
-                    am.submitted_by = Set(Some(caller.user_id));
-                    am.updated_at = Set(now);
-                    am.update(&txn).await?
-                }
-                None => {
-                    bid::ActiveModel {
-                        id: Default::default(),
-                        subcontract_id: Set(s.id),
-                        org_id: Set(caller.org_id),
-                        share_bp: Set(share_bp),
-                        fee_fen: Set(fee),
-                        plan: Set(plan.clone()),
-                        implementer_ids: Set(json!(new.implementer_ids)),
-                        status: Set("submitted".into()),
-                        submitted_by: Set(Some(caller.user_id)),
-                        created_at: Set(now),
-                        updated_at: Set(now),
-                    }
-                    .insert(&txn)
-                    .await?
-                }
-            };
+            let b = store::upsert_bid(
+                &txn,
+                s.id,
+                caller.org_id,
+                share_bp,
+                fee,
+                &plan,
+                &json!(new.implementer_ids),
+                caller.user_id,
+                now,
+            )
+            .await?;
             audit::record_in(
                 &txn,
                 &Actor::of(caller),
@@ -1416,15 +1540,25 @@ impl Marketplace {
                     .after(&json!({ "bid_id": b.id, "share_bp": share_bp, "fee_fen": fee })),
             )
             .await?;
-            Ok(s.id)
+            if let Some(claim) = &claim {
+                idempotency::remember(&txn, claim, s.id, now).await?;
+            }
+            Ok((s.id, false))
         }
         .await;
-        let sid = finish(txn, outcome).await?;
-        let s = subcontract::Entity::find_by_id(sid)
-            .one(self.db.read())
-            .await?
-            .ok_or_else(|| Error::not_found("subcontract", sid))?;
-        self.pool_item(self.db.read(), caller, s).await
+        let (sid, replayed) = match (finish(txn, outcome).await, &claim) {
+            (Err(e), Some(claim)) => (idempotency::replayed_after_race(self.db.read(), claim, e).await?, true),
+            (done, _) => done?,
+        };
+        let read = async {
+            let s = subcontract::Entity::find_by_id(sid)
+                .one(self.db.read())
+                .await?
+                .ok_or_else(|| Error::not_found("subcontract", sid))?;
+            self.pool_item(self.db.read(), caller, s).await
+        };
+        let value = read.await.map_err(platform::error::after_commit)?;
+        Ok(Created { value, replayed })
     }
 
     /// Awards a tender to one bid; the other bidders are told.
@@ -1432,7 +1566,10 @@ impl Marketplace {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let outcome: AppResult<order::Model> = async {
-            let s = self.subcontract_for(&txn, caller, id, Action::Award).await?;
+            self.subcontract_for(&txn, caller, id, Action::Award).await?;
+            // Locked: a bid made before the award is among the bids read below; one made after
+            // finds the tender closed.
+            let s = store::lock_subcontract(&txn, id).await?.ok_or_else(|| Error::not_found("subcontract", id))?;
             if s.mode != Mode::Tender.as_str() {
                 return Err(Error::conflict("first_claim_only", "a first-claim subcontract is not awarded").into());
             }
@@ -1467,10 +1604,13 @@ impl Marketplace {
                         am.deliverer_id = Set(Some(winner.org_id));
                         am.dispatched_at = Set(Some(now));
                         am.assign_by = Set(Some(assign_by));
+                        am.exec_share_bp = Set(winner.share_bp);
+                        am.exec_fee_fen = Set(winner.fee_fen);
                     },
                     json!({ "subcontract_id": s.id, "bid_id": winner.id, "mode": "tender" }),
                 )
                 .await?;
+            check_capacity(&txn, [winner.org_id]).await?;
             audit::record_in(
                 &txn,
                 &Actor::of(caller),
@@ -1499,7 +1639,8 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await
+        self.money_changed(o.contract_id).await;
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     // ---- delivery -----------------------------------------------------------------------
@@ -1594,15 +1735,10 @@ impl Marketplace {
                 if existing.contains(&p.id) {
                     continue;
                 }
-                store::assignment::ActiveModel {
-                    order_id: Set(o.id),
-                    user_id: Set(p.id),
-                    assigned_at: Set(now),
-                    assigned_by: Set(Some(caller.user_id)),
+                // Assigned by a concurrent request meanwhile: nothing to add.
+                if store::assign(&txn, o.id, p.id, caller.user_id, now).await? {
+                    added.push(p.clone());
                 }
-                .insert(&txn)
-                .await?;
-                added.push(p.clone());
             }
             audit::record_in(
                 &txn,
@@ -1641,7 +1777,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     pub async fn complete_milestone(&self, caller: &Principal, id: i64, milestone_id: i64) -> AppResult<OrderDetails> {
@@ -1665,7 +1801,15 @@ impl Marketplace {
             am.status = Set(MilestoneStatus::Done.as_str().into());
             am.done_at = Set(Some(now));
             am.done_by = Set(Some(caller.user_id));
-            am.update(&txn).await?;
+            let done = milestone::Entity::update_many()
+                .set(am)
+                .filter(milestone::Column::Id.eq(m.id))
+                .filter(milestone::Column::Status.eq(MilestoneStatus::Pending.as_str()))
+                .exec(&txn)
+                .await?;
+            if done.rows_affected != 1 {
+                return Err(state_changed("milestone", MilestoneStatus::Done.as_str()).into());
+            }
             audit::record_in(
                 &txn,
                 &Actor::of(caller),
@@ -1680,7 +1824,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     pub async fn deliver(&self, caller: &Principal, id: i64) -> AppResult<OrderDetails> {
@@ -1730,7 +1874,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     async fn accept_milestones<C: ConnectionTrait>(&self, conn: &C, order_id: i64) -> AppResult<()> {
@@ -1781,7 +1925,7 @@ impl Marketplace {
         let o = finish(txn, outcome).await?;
         self.money_changed(o.contract_id).await;
         self.track_record_changed(o.id).await;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     pub async fn dispute(&self, caller: &Principal, id: i64, reason: String) -> AppResult<OrderDetails> {
@@ -1804,7 +1948,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     pub async fn resolve(
@@ -1862,7 +2006,7 @@ impl Marketplace {
         if o.accepted_at.is_some() {
             self.track_record_changed(o.id).await;
         }
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     // ---- ratings ------------------------------------------------------------------------
@@ -1944,7 +2088,7 @@ impl Marketplace {
         .await;
         let o = finish(txn, outcome).await?;
         self.track_record_changed(o.id).await;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     pub async fn edit_rating(
@@ -2006,7 +2150,7 @@ impl Marketplace {
         .await;
         let o = finish(txn, outcome).await?;
         self.track_record_changed(o.id).await;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     pub async fn reply(&self, caller: &Principal, id: i64, text: String) -> AppResult<OrderDetails> {
@@ -2023,10 +2167,18 @@ impl Marketplace {
             if r.reply.is_some() {
                 return Err(Error::conflict("already_replied", "the deliverer replies to a rating once").into());
             }
-            let mut am: rating::ActiveModel = r.into();
+            let mut am: rating::ActiveModel = r.clone().into();
             am.reply = Set(Some(text.clone()));
             am.replied_at = Set(Some(now));
-            am.update(&txn).await?;
+            let replied = rating::Entity::update_many()
+                .set(am)
+                .filter(rating::Column::Id.eq(r.id))
+                .filter(rating::Column::Reply.is_null())
+                .exec(&txn)
+                .await?;
+            if replied.rows_affected != 1 {
+                return Err(Error::conflict("already_replied", "the deliverer replies to a rating once").into());
+            }
             audit::record_in(
                 &txn,
                 &Actor::of(caller),
@@ -2038,7 +2190,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await
+        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
     }
 
     pub async fn quality(&self, caller: &Principal, org_id: i64) -> AppResult<QualityReport> {
@@ -2107,6 +2259,8 @@ impl Marketplace {
                         |am| {
                             am.deliverer_id = Set(None);
                             am.assign_by = Set(None);
+                            am.exec_share_bp = Set(None);
+                            am.exec_fee_fen = Set(None);
                         },
                         json!({ "lapsed_winner": o.deliverer_id }),
                     )
@@ -2208,6 +2362,46 @@ async fn conn_backend_update_sub<C: ConnectionTrait>(
         ))
         .await?;
     Ok(res.rows_affected() == 1)
+}
+
+/// The answer to a transition that found its order moved by a concurrent request: the
+/// lifecycle's own refusal when the move is illegal from where the order is now, else 409
+/// `state_changed` naming the state found.
+async fn moved_meanwhile<C: ConnectionTrait>(conn: &C, id: i64, event: OrderEvent) -> AppError {
+    let now = match order::Entity::find_by_id(id).one(conn).await {
+        Ok(Some(o)) => o,
+        Ok(None) => return Error::not_found("order", id).into(),
+        Err(e) => return e.into(),
+    };
+    match status_of(&now).and_then(|s| domain::next(s, event).map_err(Into::into)) {
+        Err(refused) => refused,
+        Ok(_) => state_changed("order", &now.status).into(),
+    }
+}
+
+/// 409 `state_changed`: a record moved while the request was acting on it.
+fn state_changed(what: &str, current: &str) -> Error {
+    Error::Conflict {
+        code: "state_changed",
+        message: format!("the {what} changed while you acted (it is {current} now): read it again and retry"),
+        details: Some(json!({ "current_state": current })),
+    }
+}
+
+/// 409 `at_capacity` when one of `orgs` now holds more orders than its capacity: the last free
+/// slot went to a concurrent claim, award or dispatch.
+pub(crate) async fn check_capacity<C: ConnectionTrait>(conn: &C, orgs: impl IntoIterator<Item = i64>) -> AppResult<()> {
+    if let Some((org, busy, capacity)) = store::over_capacity(conn, orgs).await?.into_iter().next() {
+        return Err(Error::Conflict {
+            code: "at_capacity",
+            message: format!(
+                "organisation {org} has no free capacity: it would hold {busy} orders, its capacity is {capacity}"
+            ),
+            details: Some(json!({ "organisation_id": org, "busy": busy - 1, "capacity": capacity })),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn clean_comment(comment: Option<String>) -> Result<Option<String>, Error> {

@@ -38,6 +38,8 @@ pub(crate) struct ClaimWrite {
     pub admins: Vec<Person>,
     /// What the e-mails say.
     pub payload: Value,
+    /// The claimant's capacity (none: unlimited), checked after the batch takes its orders.
+    pub capacity: Option<i32>,
     pub now: DateTime<Utc>,
 }
 
@@ -110,7 +112,15 @@ pub(crate) async fn write_claims(
         let from = status_of(o)?;
         let to = domain::next(from, OrderEvent::Award)?;
         let assign_by = c.now + assign_within;
-        awards.push(Award { order_id: o.id, status: to.as_str(), deliverer_id: org, at: c.now, assign_by });
+        awards.push(Award {
+            order_id: o.id,
+            status: to.as_str(),
+            deliverer_id: org,
+            at: c.now,
+            assign_by,
+            exec_share_bp: s.share_bp,
+            exec_fee_fen: s.fixed_fee_fen,
+        });
         let detail = json!({ "subcontract_id": s.id, "mode": "first_claim" });
         let claimed =
             Change::new(Resource::Subcontract, "claimed", s.id).org(s.signer_id).after(&json!({ "winner_id": org }));
@@ -126,6 +136,25 @@ pub(crate) async fn write_claims(
     }
     let mut orders: BTreeMap<i64, order::Model> =
         store::award_orders(txn, &awards).await?.into_iter().map(|o| (o.id, o)).collect();
+    if orders.len() != awards.len() {
+        // An open subcontract's order is published: whatever moves the order closes the
+        // subcontract in the same transaction, which the guarded take has just shown did not
+        // happen. Should that ever break, nothing of the batch is kept.
+        return Err(anyhow::anyhow!(
+            "{} orders of {} claimed subcontracts were not published",
+            awards.len() - orders.len(),
+            awards.len()
+        )
+        .into());
+    }
+    // Capacity: a partner that claimed more at once than it has free slots (in this batch, or
+    // racing another) loses the batch, and each claim is written again alone — the one that no
+    // longer fits answers 409 `at_capacity`.
+    let limited: BTreeSet<i64> =
+        claims.iter().zip(&won).filter(|(c, w)| **w && c.capacity.is_some()).map(|(c, _)| c.caller.org_id).collect();
+    if !limited.is_empty() {
+        crate::app::check_capacity(txn, limited).await?;
+    }
     if !awards.is_empty() {
         // Who executes a line decides its split, and what the success metrics read.
         let contracts: BTreeSet<i64> =

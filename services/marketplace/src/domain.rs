@@ -267,6 +267,85 @@ pub fn validate_terms(share: Option<Rate>, fee: Option<Fen>) -> Result<Terms, Er
     }
 }
 
+impl Terms {
+    /// The terms as the order keeps them: `(exec_share_bp, exec_fee_fen)`.
+    pub fn columns(terms: Option<Terms>) -> (Option<i32>, Option<i64>) {
+        match terms {
+            Some(Terms::Share(r)) => (Some(r.to_bp()), None),
+            Some(Terms::Fee(f)) => (None, Some(f.get())),
+            None => (None, None),
+        }
+    }
+
+    /// The terms an order keeps, if any (a share wins if both were ever written).
+    pub fn from_columns(share_bp: Option<i32>, fee_fen: Option<i64>) -> Option<Terms> {
+        match (share_bp.and_then(|bp| Rate::from_bp(bp).ok()), fee_fen) {
+            (Some(r), _) => Some(Terms::Share(r)),
+            (None, Some(f)) => Some(Terms::Fee(Fen::new(f))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A fixed fee is taken from the line's first-year money: it cannot be more than the line.
+pub fn check_fee_fits(terms: Terms, line_amount: Fen, field: &str) -> Result<(), Error> {
+    match terms {
+        Terms::Fee(f) if f > line_amount => Err(Error::Unprocessable {
+            code: "fee_exceeds_line",
+            message: format!(
+                "{field}: a fixed fee of {} is more than the line's first-year amount of {}",
+                f.to_yuan(),
+                line_amount.to_yuan()
+            ),
+            details: Some(serde_json::json!({
+                "field": field, "fee": f.to_yuan(), "line_amount": line_amount.to_yuan(),
+            })),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Who a deliverer is to an order, for its pay (DESIGN §5 rule 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DelivererRole {
+    /// The signer itself, or one of the vendor's direct teams: paid by the agreement's other
+    /// rules (or not at all), never an execution share.
+    Own,
+    /// Anyone else — a subcontract partner, or an equity partner delivering another signer's
+    /// order: paid an execution share or fee for the line's first-year money, however the order
+    /// reached it.
+    Executor,
+}
+
+pub fn deliverer_role(deliverer: i64, deliverer_kind: kernel::OrgKind, signer: i64) -> DelivererRole {
+    if deliverer == signer || deliverer_kind == kernel::OrgKind::DirectTeam || deliverer_kind == kernel::OrgKind::Vendor
+    {
+        DelivererRole::Own
+    } else {
+        DelivererRole::Executor
+    }
+}
+
+/// The execution terms a dispatch writes: required for an executor, refused for the signer's
+/// own people.
+pub fn dispatch_terms(role: DelivererRole, terms: Option<Terms>, deliverer_name: &str) -> Result<Option<Terms>, Error> {
+    match (role, terms) {
+        (DelivererRole::Executor, Some(t)) => Ok(Some(t)),
+        (DelivererRole::Executor, None) => Err(Error::Unprocessable {
+            code: "terms_required",
+            message: format!(
+                "{deliverer_name} is paid for executing this order: give its execution_share or fixed_fee"
+            ),
+            details: Some(serde_json::json!({ "field": "execution_share" })),
+        }),
+        (DelivererRole::Own, Some(_)) => Err(Error::invalid(
+            "execution_share",
+            "the signer and the vendor's direct teams deliver without an execution share or fee",
+        )),
+        (DelivererRole::Own, None) => Ok(None),
+    }
+}
+
 // ---- quality ------------------------------------------------------------------------------
 
 /// The prior of the Bayesian average: an organisation or implementer without ratings counts as

@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kernel::{Error, Fen, Rate};
 use platform::api_types::{DecimalText, OrgKindName};
 use platform::http::{ApiResult, Caller, page_request};
-use poem_openapi::param::{Path, Query};
+use platform::idempotency::IdempotencyKey;
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Any, Example};
 use poem_openapi::{Enum, Object, OpenApi, Tags};
@@ -237,6 +238,8 @@ impl From<ContractDetails> for ContractView {
 }
 
 platform::page_of!(ContractPage, ContractView);
+platform::created_response!(ContractCreated, ContractView);
+platform::created_response!(BidSubmitted, SubcontractView);
 
 #[derive(Object, Debug)]
 pub struct LineRequest {
@@ -376,6 +379,17 @@ pub struct OrderView {
     pub implementers: Vec<PersonView>,
     pub subcontract: Option<SubcontractSummary>,
     pub rating: Option<RatingView>,
+    /// What the deliverer is paid for executing the order, when it is paid an execution share
+    /// or fee (it won the order from the pool, or was dispatched it on terms). Absent for
+    /// clients.
+    pub execution: Option<ExecutionView>,
+}
+
+/// An executor's terms: a share of the line's first-year money, or a fixed fee taken from it.
+#[derive(Object, Debug)]
+pub struct ExecutionView {
+    pub share: Option<DecimalText>,
+    pub fixed_fee: Option<DecimalText>,
 }
 
 impl Example for OrderView {
@@ -427,13 +441,25 @@ impl Example for OrderView {
                 winner_id: Some(8),
             }),
             rating: None,
+            execution: Some(ExecutionView { share: Some(DecimalText("0.70".into())), fixed_fee: None }),
         }
     }
 }
 
-fn order_view(d: OrderDetails, today: NaiveDate) -> OrderView {
+/// Clients see amounts, never shares (DESIGN §6).
+fn shares_visible(caller: &platform::Principal) -> bool {
+    caller.org_kind != kernel::OrgKind::Client
+}
+
+fn order_view(d: OrderDetails, today: NaiveDate, shares_visible: bool) -> OrderView {
     let o = d.order;
+    let execution =
+        domain::Terms::from_columns(o.exec_share_bp, o.exec_fee_fen).filter(|_| shares_visible).map(|t| match t {
+            Terms::Share(r) => ExecutionView { share: Some(DecimalText(r.to_wire())), fixed_fee: None },
+            Terms::Fee(f) => ExecutionView { share: None, fixed_fee: Some(DecimalText(f.to_yuan())) },
+        });
     OrderView {
+        execution,
         id: o.id,
         order_no: o.order_no,
         contract_id: o.contract_id,
@@ -483,12 +509,24 @@ platform::page_of!(OrderPage, OrderView);
 pub struct DispatchRequest {
     /// The deliverer: the signer itself, a direct team, or (vendor ops) any eligible deliverer.
     pub deliverer_id: i64,
+    /// What a deliverer paid for executing the order (a subcontract partner, or another
+    /// signer's equity partner) gets: its share of the line's first-year money, e.g. "0.70" —
+    /// or give `fixed_fee`. Required for such a deliverer, refused for the signer itself and
+    /// the vendor's direct teams.
+    pub execution_share: Option<DecimalText>,
+    /// A fixed fee taken from the line's first-year payments, at most the line's amount.
+    pub fixed_fee: Option<DecimalText>,
     pub note: Option<String>,
 }
 
 impl Example for DispatchRequest {
     fn example() -> Self {
-        DispatchRequest { deliverer_id: 2, note: Some("杭州直营团队本月有空档".into()) }
+        DispatchRequest {
+            deliverer_id: 8,
+            execution_share: Some(DecimalText("0.70".into())),
+            fixed_fee: None,
+            note: Some("推荐第二名，本月有空档".into()),
+        }
     }
 }
 
@@ -1061,8 +1099,8 @@ impl MarketplaceApi {
         self.clock.now().date_naive()
     }
 
-    fn order(&self, d: OrderDetails) -> Json<OrderView> {
-        Json(order_view(d, self.today()))
+    fn order(&self, caller: &platform::Principal, d: OrderDetails) -> Json<OrderView> {
+        Json(order_view(d, self.today(), shares_visible(caller)))
     }
 }
 
@@ -1074,7 +1112,17 @@ impl MarketplaceApi {
     /// relative to the signing date. The lines must add up to the first-year amount (else 422
     /// `lines_do_not_add_up`).
     #[oai(path = "/contracts", method = "post", operation_id = "createContract", tag = "ApiTags::Contracts")]
-    async fn create_contract(&self, auth: Caller, body: Json<CreateContractRequest>) -> ApiResult<Json<ContractView>> {
+    async fn create_contract(
+        &self,
+        auth: Caller,
+        /// Optional: a unique key per contract. A retry with the same key and body returns the
+        /// contract the first request created (200) instead of registering it twice; the same
+        /// key with a different body is refused (422 `idempotency_key_reused`).
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<String>>,
+        body: Json<CreateContractRequest>,
+    ) -> ApiResult<ContractCreated> {
+        let key = IdempotencyKey::optional(key.0.as_deref())?;
         let b = body.0;
         let mut lines = Vec::with_capacity(b.lines.len());
         for (i, l) in b.lines.iter().enumerate() {
@@ -1091,7 +1139,10 @@ impl MarketplaceApi {
             lines,
             agreement_template: b.agreement_template,
         };
-        Ok(Json(self.market.create_contract(&auth.0, new).await?.into()))
+        let created = self.market.create_contract(&auth.0, new, key.as_ref()).await?;
+        let view = ContractView::from(created.value);
+        let location = format!("/api/v1/contracts/{}", view.id);
+        Ok(ContractCreated::of(view, location, created.replayed))
     }
 
     /// List contracts
@@ -1146,15 +1197,16 @@ impl MarketplaceApi {
             contract_id: contract_id.0,
         };
         let today = self.today();
+        let shares = shares_visible(&auth.0);
         Ok(Json(OrderPage::from_page(self.market.list_orders(&auth.0, &filter, &page).await?, |d| {
-            order_view(d, today)
+            order_view(d, today, shares)
         })))
     }
 
     /// Read an order
     #[oai(path = "/orders/:id", method = "get", operation_id = "getOrder", tag = "ApiTags::Orders")]
     async fn get_order(&self, auth: Caller, id: Path<i64>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.get_order(&auth.0, id.0).await?))
+        Ok(self.order(&auth.0, self.market.get_order(&auth.0, id.0).await?))
     }
 
     /// Recommend deliverers for an order
@@ -1179,7 +1231,12 @@ impl MarketplaceApi {
     /// open subcontract of the order is withdrawn.
     #[oai(path = "/orders/:id/dispatch", method = "post", operation_id = "dispatchOrder", tag = "ApiTags::Orders")]
     async fn dispatch(&self, auth: Caller, id: Path<i64>, body: Json<DispatchRequest>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.dispatch(&auth.0, id.0, body.0.deliverer_id, body.0.note).await?))
+        let b = body.0;
+        let terms = match (&b.execution_share, &b.fixed_fee) {
+            (None, None) => None,
+            (share, fee) => Some(terms(share.as_ref(), fee.as_ref(), "execution_share", "fixed_fee")?),
+        };
+        Ok(self.order(&auth.0, self.market.dispatch(&auth.0, id.0, b.deliverer_id, terms, b.note).await?))
     }
 
     /// Publish an order as a subcontract
@@ -1211,13 +1268,13 @@ impl MarketplaceApi {
             claim_deadline: b.claim_deadline,
             extra_certifications: b.required_certifications.iter().map(|c| c.trim().to_uppercase()).collect(),
         };
-        Ok(self.order(self.market.publish(&auth.0, id.0, new).await?))
+        Ok(self.order(&auth.0, self.market.publish(&auth.0, id.0, new).await?))
     }
 
     /// Cancel an order
     #[oai(path = "/orders/:id/cancel", method = "post", operation_id = "cancelOrder", tag = "ApiTags::Orders")]
     async fn cancel(&self, auth: Caller, id: Path<i64>, body: Json<ReasonRequest>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.cancel(&auth.0, id.0, body.0.reason).await?))
+        Ok(self.order(&auth.0, self.market.cancel(&auth.0, id.0, body.0.reason).await?))
     }
 
     /// Assign implementers
@@ -1232,7 +1289,7 @@ impl MarketplaceApi {
         tag = "ApiTags::Orders"
     )]
     async fn assign(&self, auth: Caller, id: Path<i64>, body: Json<AssignRequest>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.assign(&auth.0, id.0, body.0.user_ids).await?))
+        Ok(self.order(&auth.0, self.market.assign(&auth.0, id.0, body.0.user_ids).await?))
     }
 
     /// Complete a milestone
@@ -1243,25 +1300,25 @@ impl MarketplaceApi {
         tag = "ApiTags::Orders"
     )]
     async fn complete(&self, auth: Caller, id: Path<i64>, milestone_id: Path<i64>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.complete_milestone(&auth.0, id.0, milestone_id.0).await?))
+        Ok(self.order(&auth.0, self.market.complete_milestone(&auth.0, id.0, milestone_id.0).await?))
     }
 
     /// Mark an order delivered
     #[oai(path = "/orders/:id/deliver", method = "post", operation_id = "deliverOrder", tag = "ApiTags::Orders")]
     async fn deliver(&self, auth: Caller, id: Path<i64>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.deliver(&auth.0, id.0).await?))
+        Ok(self.order(&auth.0, self.market.deliver(&auth.0, id.0).await?))
     }
 
     /// Accept a delivery
     #[oai(path = "/orders/:id/accept", method = "post", operation_id = "acceptOrder", tag = "ApiTags::Orders")]
     async fn accept(&self, auth: Caller, id: Path<i64>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.accept(&auth.0, id.0).await?))
+        Ok(self.order(&auth.0, self.market.accept(&auth.0, id.0).await?))
     }
 
     /// Dispute a delivery
     #[oai(path = "/orders/:id/dispute", method = "post", operation_id = "disputeOrder", tag = "ApiTags::Orders")]
     async fn dispute(&self, auth: Caller, id: Path<i64>, body: Json<ReasonRequest>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.dispute(&auth.0, id.0, body.0.reason).await?))
+        Ok(self.order(&auth.0, self.market.dispute(&auth.0, id.0, body.0.reason).await?))
     }
 
     /// Resolve a dispute
@@ -1271,7 +1328,7 @@ impl MarketplaceApi {
             ResolutionName::Accept => Resolution::Accept,
             ResolutionName::Rework => Resolution::Rework,
         };
-        Ok(self.order(self.market.resolve(&auth.0, id.0, r, body.0.note).await?))
+        Ok(self.order(&auth.0, self.market.resolve(&auth.0, id.0, r, body.0.note).await?))
     }
 
     /// List overdue milestones
@@ -1341,21 +1398,33 @@ impl MarketplaceApi {
         tag = "ApiTags::Subcontracts"
     )]
     async fn claim(&self, auth: Caller, id: Path<i64>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.claim(&auth.0, id.0).await?))
+        Ok(self.order(&auth.0, self.market.claim(&auth.0, id.0).await?))
     }
 
     /// Bid on a tender
     ///
     /// Submits or replaces the caller's bid until the deadline.
     #[oai(path = "/subcontracts/:id/bids", method = "post", operation_id = "submitBid", tag = "ApiTags::Subcontracts")]
-    async fn bid(&self, auth: Caller, id: Path<i64>, body: Json<BidRequest>) -> ApiResult<Json<SubcontractView>> {
+    async fn bid(
+        &self,
+        auth: Caller,
+        id: Path<i64>,
+        /// Optional: a unique key per bid. A retry with the same key and body returns the
+        /// tender as the first request left it (200), without submitting twice.
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<String>>,
+        body: Json<BidRequest>,
+    ) -> ApiResult<BidSubmitted> {
+        let key = IdempotencyKey::optional(key.0.as_deref())?;
         let b = body.0;
         let new = NewBid {
             terms: terms(b.execution_share.as_ref(), b.fee.as_ref(), "execution_share", "fee")?,
             plan: b.plan,
             implementer_ids: b.implementer_ids,
         };
-        Ok(Json(self.market.bid(&auth.0, id.0, new).await?.into()))
+        let created = self.market.bid(&auth.0, id.0, new, key.as_ref()).await?;
+        let location = format!("/api/v1/subcontracts/{}", id.0);
+        Ok(BidSubmitted::of(created.value.into(), location, created.replayed))
     }
 
     /// Award a tender
@@ -1366,7 +1435,7 @@ impl MarketplaceApi {
         tag = "ApiTags::Subcontracts"
     )]
     async fn award(&self, auth: Caller, id: Path<i64>, body: Json<AwardRequest>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.award(&auth.0, id.0, body.0.bid_id).await?))
+        Ok(self.order(&auth.0, self.market.award(&auth.0, id.0, body.0.bid_id).await?))
     }
 
     /// Rate an order
@@ -1375,7 +1444,7 @@ impl MarketplaceApi {
     #[oai(path = "/orders/:id/rating", method = "post", operation_id = "rateOrder", tag = "ApiTags::Ratings")]
     async fn rate(&self, auth: Caller, id: Path<i64>, body: Json<RatingRequest>) -> ApiResult<Json<OrderView>> {
         let stars = body.0.stars();
-        Ok(self.order(self.market.rate(&auth.0, id.0, stars, body.0.comment).await?))
+        Ok(self.order(&auth.0, self.market.rate(&auth.0, id.0, stars, body.0.comment).await?))
     }
 
     /// Edit a rating
@@ -1384,7 +1453,7 @@ impl MarketplaceApi {
     #[oai(path = "/orders/:id/rating", method = "put", operation_id = "editRating", tag = "ApiTags::Ratings")]
     async fn edit_rating(&self, auth: Caller, id: Path<i64>, body: Json<RatingRequest>) -> ApiResult<Json<OrderView>> {
         let stars = body.0.stars();
-        Ok(self.order(self.market.edit_rating(&auth.0, id.0, stars, body.0.comment).await?))
+        Ok(self.order(&auth.0, self.market.edit_rating(&auth.0, id.0, stars, body.0.comment).await?))
     }
 
     /// Reply to a rating
@@ -1392,7 +1461,7 @@ impl MarketplaceApi {
     /// The deliverer replies once.
     #[oai(path = "/orders/:id/rating/reply", method = "post", operation_id = "replyToRating", tag = "ApiTags::Ratings")]
     async fn reply(&self, auth: Caller, id: Path<i64>, body: Json<ReplyRequest>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(self.market.reply(&auth.0, id.0, body.0.reply).await?))
+        Ok(self.order(&auth.0, self.market.reply(&auth.0, id.0, body.0.reply).await?))
     }
 
     /// Quality of an organisation

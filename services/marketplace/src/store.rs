@@ -80,6 +80,8 @@ entity!(order, "orders", {
     note: Option<String>,
     created_at: DateTimeUtc,
     updated_at: DateTimeUtc,
+    exec_share_bp: Option<i32>,
+    exec_fee_fen: Option<i64>,
 });
 
 entity!(milestone, "order_milestones", {
@@ -281,6 +283,31 @@ pub async fn lines_of<C: ConnectionTrait>(conn: &C, contract_id: i64) -> Result<
         .await
 }
 
+/// Puts an implementer on an order; false when they were on it already (a concurrent request
+/// put them there).
+pub async fn assign<C: ConnectionTrait>(
+    conn: &C,
+    order_id: i64,
+    user_id: i64,
+    by: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = conn
+        .execute_raw(sql(
+            conn.get_database_backend(),
+            "INSERT INTO order_assignments (order_id, user_id, assigned_at, assigned_by) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (order_id, user_id) DO NOTHING",
+            [order_id.into(), user_id.into(), now.into(), by.into()],
+        ))
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// One contract line.
+pub async fn line_of<C: ConnectionTrait>(conn: &C, id: i64) -> Result<line::Model, DbErr> {
+    line::Entity::find_by_id(id).one(conn).await?.ok_or_else(|| DbErr::RecordNotFound(format!("contract line {id}")))
+}
+
 pub async fn orders_of_contract<C: ConnectionTrait>(conn: &C, contract_id: i64) -> Result<Vec<order::Model>, DbErr> {
     order::Entity::find()
         .filter(order::Column::ContractId.eq(contract_id))
@@ -404,6 +431,10 @@ pub struct ClaimSubject {
     pub admins: Vec<Person>,
     /// The order's milestones, in order.
     pub milestones: Vec<milestone::Model>,
+    /// The line's first-year amount: a fixed fee may not exceed it.
+    pub line_amount_fen: i64,
+    /// Whether money was recorded on the contract: if so, the claim re-splits it at once.
+    pub has_money: bool,
 }
 
 /// Everything a claim reads, in one statement: a claim is the park's busiest write, and every
@@ -472,6 +503,8 @@ pub async fn claim_subject<C: ConnectionTrait>(
         stats,
         admins,
         milestones,
+        line_amount_fen: row.try_get("", "line_amount_fen")?,
+        has_money: row.try_get::<Option<i64>>("", "has_money")?.unwrap_or(0) > 0,
     }))
 }
 
@@ -513,7 +546,10 @@ fn claim_subject_sql(b: DbBackend) -> &'static str {
                (SELECT {open}'id', u.id, 'org_id', u.org_id, 'email', u.email, 'display_name', u.display_name, \
                        'locale', u.locale{close} \
                 FROM users u WHERE u.org_id = $2 AND u.status = 'active' \
-                  AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role IN ({roles}))) AS admins \
+                  AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role IN ({roles}))) AS admins, \
+               (SELECT l.amount_fen FROM contract_lines l WHERE l.id = od.line_id) AS line_amount_fen, \
+               (SELECT COUNT(*) FROM (SELECT 1 FROM payments p WHERE p.contract_id = od.contract_id LIMIT 1) m) \
+                 AS has_money \
              FROM subcontracts sc \
              JOIN orders od ON od.id = sc.order_id \
              JOIN services sv ON sv.id = od.service_id \
@@ -701,33 +737,116 @@ pub async fn record_claims<C: ConnectionTrait>(
     rows.iter().map(|r| Ok((r.try_get::<i64>("", "subcontract_id")?, r.try_get::<i64>("", "org_id")?))).collect()
 }
 
-/// An order going to the winner of its subcontract.
+/// An order going to the winner of its subcontract, on the subcontract's terms.
 pub struct Award {
     pub order_id: i64,
     pub status: &'static str,
     pub deliverer_id: i64,
     pub at: DateTime<Utc>,
     pub assign_by: DateTime<Utc>,
+    pub exec_share_bp: Option<i32>,
+    pub exec_fee_fen: Option<i64>,
 }
 
-/// Moves orders to the winners of their subcontracts, in one statement; returns them as
-/// stored. It writes only the columns it sets.
+/// Moves published orders to the winners of their subcontracts, in one statement; returns
+/// those moved, as stored (an order no longer published is not moved: the caller compares).
+/// It writes only the columns it sets.
 pub async fn award_orders<C: ConnectionTrait>(conn: &C, awards: &[Award]) -> Result<Vec<order::Model>, DbErr> {
     if awards.is_empty() {
         return Ok(Vec::new());
     }
     let b = conn.get_database_backend();
-    let mut values = Vec::with_capacity(awards.len() * 9);
+    let mut values = Vec::with_capacity(awards.len() * 13);
     let status = case_by_id(awards, |a| a.order_id, |a| a.status.into(), &mut values);
     let deliverer = case_by_id(awards, |a| a.order_id, |a| a.deliverer_id.into(), &mut values);
     let at = case_by_id(awards, |a| a.order_id, |a| a.at.into(), &mut values);
     let assign_by = case_by_id(awards, |a| a.order_id, |a| a.assign_by.into(), &mut values);
+    let share = case_by_id(awards, |a| a.order_id, |a| a.exec_share_bp.into(), &mut values);
+    let fee = case_by_id(awards, |a| a.order_id, |a| a.exec_fee_fen.into(), &mut values);
     let ids = ids_in("id", awards.iter().map(|a| a.order_id), &mut values);
     let text = format!(
         "UPDATE orders SET status = {status}, deliverer_id = {deliverer}, dispatched_at = {at}, \
-         assign_by = {assign_by}, updated_at = {at} WHERE {ids} RETURNING *"
+         assign_by = {assign_by}, updated_at = {at}, exec_share_bp = {share}, exec_fee_fen = {fee} \
+         WHERE {ids} AND status = 'published' RETURNING *"
     );
     order::Entity::find().from_raw_sql(sql(b, &text, values)).all(conn).await
+}
+
+/// Deliverers among `org_ids` holding more orders than their capacity allows, with their busy
+/// count and capacity. Read after the writes of a claim, an award or a dispatch in their own
+/// transaction: the counters (`deliverer_stats`) are moved by triggers in that transaction,
+/// and on PostgreSQL a concurrent transaction moving the same deliverer's row waits for this
+/// one — so of two takes racing for the last free slot, the second sees the first's count.
+pub async fn over_capacity<C: ConnectionTrait>(
+    conn: &C,
+    org_ids: impl IntoIterator<Item = i64>,
+) -> Result<Vec<(i64, i64, i32)>, DbErr> {
+    let b = conn.get_database_backend();
+    let mut values = Vec::new();
+    let ids = ids_in("s.org_id", org_ids, &mut values);
+    let text = format!(
+        "SELECT s.org_id, s.busy, g.capacity FROM deliverer_stats s JOIN organisations g ON g.id = s.org_id \
+         WHERE {ids} AND g.capacity IS NOT NULL AND s.busy > g.capacity"
+    );
+    let rows = conn.query_all_raw(sql(b, &text, values)).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((r.try_get::<i64>("", "org_id")?, r.try_get::<i64>("", "busy")?, r.try_get::<i32>("", "capacity")?))
+        })
+        .collect()
+}
+
+/// A subcontract, its row locked until the end of the transaction on PostgreSQL (SQLite's
+/// write transactions exclude each other anyway): bids and awards of one tender are one after
+/// the other, so an award sees every bid made before it and no bid lands after it.
+pub async fn lock_subcontract<C: ConnectionTrait>(conn: &C, id: i64) -> Result<Option<subcontract::Model>, DbErr> {
+    subcontract::Entity::find_by_id(id).lock_exclusive().one(conn).await
+}
+
+/// Withdraws a subcontract that is still open; false when it is not open any more (taken or
+/// closed by a concurrent request).
+pub async fn withdraw_subcontract<C: ConnectionTrait>(conn: &C, id: i64) -> Result<bool, DbErr> {
+    let res = conn
+        .execute_raw(sql(
+            conn.get_database_backend(),
+            "UPDATE subcontracts SET status = 'withdrawn' WHERE id = $1 AND status = 'open'",
+            [id.into()],
+        ))
+        .await?;
+    Ok(res.rows_affected() == 1)
+}
+
+/// Submits a partner's bid on a tender, or replaces its earlier one, in one statement: two
+/// bids of one organisation at the same moment both land, the later one replacing the other.
+#[allow(clippy::too_many_arguments)]
+pub async fn upsert_bid<C: ConnectionTrait>(
+    conn: &C,
+    subcontract_id: i64,
+    org_id: i64,
+    share_bp: Option<i32>,
+    fee_fen: Option<i64>,
+    plan: &str,
+    implementer_ids: &serde_json::Value,
+    by: i64,
+    now: DateTime<Utc>,
+) -> Result<bid::Model, DbErr> {
+    let b = conn.get_database_backend();
+    let text = "INSERT INTO bids (subcontract_id, org_id, share_bp, fee_fen, plan, implementer_ids, status, \
+         submitted_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'submitted', $7, $8, $8) \
+         ON CONFLICT (subcontract_id, org_id) DO UPDATE SET share_bp = excluded.share_bp, fee_fen = excluded.fee_fen, \
+         plan = excluded.plan, implementer_ids = excluded.implementer_ids, submitted_by = excluded.submitted_by, \
+         updated_at = excluded.updated_at RETURNING *";
+    let values: Vec<Value> = vec![
+        subcontract_id.into(),
+        org_id.into(),
+        share_bp.into(),
+        fee_fen.into(),
+        plan.into(),
+        implementer_ids.clone().into(),
+        by.into(),
+        now.into(),
+    ];
+    bid::Entity::find().from_raw_sql(sql(b, text, values)).one(conn).await?.ok_or_else(|| DbErr::RecordNotInserted)
 }
 
 pub async fn bids_of<C: ConnectionTrait>(conn: &C, subcontract_id: i64) -> Result<Vec<bid::Model>, DbErr> {

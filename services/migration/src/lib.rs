@@ -19,6 +19,7 @@ mod m0010_metrics_indexes;
 mod m0011_live_contract_indexes;
 mod m0012_deliverer_stats;
 mod m0013_settlement_marks;
+mod m0014_execution_terms;
 
 /// An index of `table` over `cols`, in order.
 fn index(name: &'static str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_live_contract_indexes::Migration),
             Box::new(m0012_deliverer_stats::Migration),
             Box::new(m0013_settlement_marks::Migration),
+            Box::new(m0014_execution_terms::Migration),
         ]
     }
 }

@@ -282,23 +282,40 @@ pub fn is_foreign_key_violation(err: &DbErr) -> bool {
     matches!(err.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_)))
 }
 
-/// True when the database could not be reached (as opposed to a query that failed).
+/// True when the database could not be reached (as opposed to a query that failed): no
+/// connection, a connection that broke, or a server that ended the session (PostgreSQL's
+/// SQLSTATE class 08, connection exception, and 57P01–57P03: terminated by an administrator
+/// (`pg_terminate_backend`), a crash, or a server starting up or shutting down).
 pub fn is_connection_error(err: &DbErr) -> bool {
     match err {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
             use sea_orm::sqlx::Error as E;
-            matches!(&**e, E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed)
+            match &**e {
+                E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed | E::Protocol(_) => true,
+                E::Database(d) => {
+                    d.code().is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03"))
+                }
+                _ => false,
+            }
         }
         _ => false,
     }
 }
 
-/// Maps a database error to the error vocabulary: unavailability is 503, the rest is
-/// unexpected (500, cause logged). Never "not found".
+/// The code of the conflict a unique-constraint violation becomes (see [`db_error`]).
+pub const DUPLICATE: &str = "duplicate";
+
+/// Maps a database error to the error vocabulary: unavailability is 503; a unique-constraint
+/// violation is a 409 `duplicate` (two requests created the same record at the same moment —
+/// the loser of such a race conflicts with the winner's record, it is not a server error); the
+/// rest is unexpected (500, cause logged). Never "not found".
 pub fn db_error(err: DbErr) -> kernel::Error {
     if is_connection_error(&err) {
-        kernel::Error::Unavailable("the database is not reachable".into())
+        kernel::Error::Unavailable("the database is not reachable; nothing was changed, try again shortly".into())
+    } else if is_unique_violation(&err) {
+        tracing::info!(error = %err, "unique violation answered as a conflict");
+        kernel::Error::conflict(DUPLICATE, "a record like this was created at the same moment; read it, then try again")
     } else {
         kernel::Error::Unexpected(anyhow::Error::new(err))
     }
@@ -317,6 +334,43 @@ where
     sea_orm::Statement::from_sql_and_values(backend, text, values)
 }
 
+/// An exact sum of a fen column over any number of rows, as SQL selecting it as `alias`: a
+/// sum that cannot overflow in the database. PostgreSQL sums `BIGINT` into `NUMERIC` (exact at
+/// any size); SQLite's `SUM` of integers fails on overflow, so it sums the upper and the lower
+/// 32 bits of each amount apart (each part's sum stays exact for two billion rows) and
+/// [`WideSum`] puts them together. Read the column as a `WideSum`.
+pub fn wide_sum(backend: DbBackend, expr: &str, alias: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("CAST(SUM({expr}) AS TEXT) AS {alias}"),
+        _ => format!("CAST(SUM(({expr}) >> 32) AS TEXT) || ':' || CAST(SUM(({expr}) & 4294967295) AS TEXT) AS {alias}"),
+    }
+}
+
+/// A sum selected with [`wide_sum`], in fen (no rows: zero). A sum beyond `i64` — more than
+/// 92 quadrillion yuan, which the input ceilings keep out of reach (docs/money.md) — is an
+/// error, never a wrong figure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WideSum(pub i64);
+
+impl WideSum {
+    pub fn parse(text: Option<&str>) -> Result<WideSum, String> {
+        let Some(text) = text else { return Ok(WideSum(0)) };
+        let num = |t: &str| t.trim().parse::<i128>().map_err(|_| format!("not a sum: {text:?}"));
+        let total = match text.split_once(':') {
+            Some((hi, lo)) => num(hi)?.checked_mul(1 << 32).and_then(|h| h.checked_add(num(lo).ok()?)),
+            None => Some(num(text)?),
+        };
+        total.and_then(|t| i64::try_from(t).ok()).map(WideSum).ok_or_else(|| format!("a sum beyond 64 bits: {text}"))
+    }
+}
+
+impl sea_orm::TryGetable for WideSum {
+    fn try_get_by<I: sea_orm::ColIdx>(res: &sea_orm::QueryResult, index: I) -> Result<Self, sea_orm::TryGetError> {
+        let text: Option<String> = sea_orm::TryGetable::try_get_by(res, index)?;
+        WideSum::parse(text.as_deref()).map_err(|e| sea_orm::TryGetError::DbErr(DbErr::Type(e)))
+    }
+}
+
 /// `FOR UPDATE SKIP LOCKED` where the database has it (PostgreSQL). On SQLite the surrounding
 /// `IMMEDIATE` transaction already excludes other writers.
 pub fn skip_locked(backend: DbBackend) -> &'static str {
@@ -329,6 +383,35 @@ pub fn skip_locked(backend: DbBackend) -> &'static str {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn wide_sums_put_their_halves_together() {
+        assert_eq!(WideSum::parse(None), Ok(WideSum(0)));
+        assert_eq!(WideSum::parse(Some("-12345")), Ok(WideSum(-12345)));
+        // -5 = -1 · 2^32 + 4294967291
+        assert_eq!(WideSum::parse(Some("-1:4294967291")), Ok(WideSum(-5)));
+        assert_eq!(WideSum::parse(Some("2147483647:4294967295")), Ok(WideSum(i64::MAX)));
+        assert!(WideSum::parse(Some("2147483648:0")).is_err(), "beyond 64 bits is an error");
+        assert!(WideSum::parse(Some("99999999999999999999")).is_err());
+    }
+
+    /// SQLite sums past `i64` without failing, and the halves come back exact.
+    #[tokio::test]
+    async fn sqlite_wide_sums_do_not_overflow() {
+        let (db, path) = temp_sqlite_with_t("wide-sum").await;
+        db.write()
+            .execute_unprepared(
+                "INSERT INTO t (x) VALUES (9223372036854775807), (9223372036854775807), (-9223372036854775807)",
+            )
+            .await
+            .expect("insert");
+        let text = format!("SELECT {} FROM t", wide_sum(DbBackend::Sqlite, "x", "total"));
+        let row = db.read().query_one_raw(sea_orm::Statement::from_string(DbBackend::Sqlite, text)).await;
+        let total: WideSum = row.expect("sum").expect("a row").try_get("", "total").expect("a wide sum");
+        db.close().await;
+        remove(&path);
+        assert_eq!(total, WideSum(i64::MAX));
+    }
 
     #[test]
     fn urls_are_redacted() {

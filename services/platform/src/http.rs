@@ -95,12 +95,18 @@ pub enum ApiError {
     /// Something went wrong on our side; the request id helps us find it.
     #[oai(status = 500)]
     Internal(Json<Problem>),
-    /// A dependency (the database) is unavailable; retry later.
+    /// The database is unavailable (`unavailable`: nothing was changed, retry after the time
+    /// in `Retry-After`), or became unavailable while a change was committed
+    /// (`outcome_unknown`: it may have been saved — retry with the same `Idempotency-Key`, which
+    /// returns the original result, or read the record before trying again).
     #[oai(status = 503)]
-    Unavailable(Json<Problem>),
+    Unavailable(Json<Problem>, #[oai(header = "Retry-After")] String),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// What `Retry-After` says when the database is unavailable: pools reconnect within seconds.
+pub const RETRY_AFTER_S: u64 = 2;
 
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
@@ -125,7 +131,11 @@ impl From<Error> for ApiError {
             ),
             Error::Unavailable(message) => {
                 tracing::warn!(%message, "dependency unavailable");
-                ApiError::Unavailable(Json(Problem::new(code, message)))
+                ApiError::Unavailable(Json(Problem::new(code, message)), RETRY_AFTER_S.to_string())
+            }
+            Error::OutcomeUnknown(message) => {
+                tracing::warn!(%message, "outcome unknown");
+                ApiError::Unavailable(Json(Problem::new(code, message)), RETRY_AFTER_S.to_string())
             }
             Error::Unexpected(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "unexpected error");
@@ -211,6 +221,35 @@ macro_rules! page_of {
             pub fn from_page<T>(page: kernel::Page<T>, f: impl FnMut(T) -> $item) -> Self {
                 let next_cursor = page.next.as_ref().map(kernel::Cursor::encode);
                 $name { items: page.items.into_iter().map(f).collect(), next_cursor }
+            }
+        }
+    };
+}
+
+/// Declares the answer of a creation: `201 Created` with the record and its `Location`, or —
+/// when an earlier request with the same `Idempotency-Key` created it — `200` with that record
+/// (nothing new was created).
+#[macro_export]
+macro_rules! created_response {
+    ($name:ident, $view:ty) => {
+        #[derive(poem_openapi::ApiResponse, Debug)]
+        pub enum $name {
+            /// Created; `Location` is where to read it.
+            #[oai(status = 201)]
+            Created(poem_openapi::payload::Json<$view>, #[oai(header = "Location")] String),
+            /// An earlier request with this `Idempotency-Key` and the same meaning created it:
+            /// this is that record, and nothing new was created.
+            #[oai(status = 200)]
+            Replayed(poem_openapi::payload::Json<$view>, #[oai(header = "Location")] String),
+        }
+
+        impl $name {
+            pub fn of(view: $view, location: String, replayed: bool) -> Self {
+                if replayed {
+                    $name::Replayed(poem_openapi::payload::Json(view), location)
+                } else {
+                    $name::Created(poem_openapi::payload::Json(view), location)
+                }
             }
         }
     };

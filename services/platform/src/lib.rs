@@ -19,6 +19,7 @@ pub mod db;
 pub mod error;
 pub mod group_commit;
 pub mod http;
+pub mod idempotency;
 pub mod json;
 pub mod scope;
 

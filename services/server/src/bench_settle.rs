@@ -200,6 +200,7 @@ async fn load(park: &Park, b: &SettleBench) -> anyhow::Result<()> {
                     if status == "accepted" { Some(now) } else { None }.into(),
                     now.into(),
                     now.into(),
+                    deliverer.map(|_| 7000i32).into(),
                 ]);
             }
             if subcontracted {
@@ -290,6 +291,7 @@ async fn load(park: &Park, b: &SettleBench) -> anyhow::Result<()> {
                 "accepted_at",
                 "created_at",
                 "updated_at",
+                "exec_share_bp",
             ],
             orders,
         )

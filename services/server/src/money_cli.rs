@@ -54,7 +54,7 @@ pub async fn payout(park: &Park, cmd: PayoutCommand) -> anyhow::Result<()> {
             let period: Period = period.parse().map_err(|e: kernel::Error| anyhow::anyhow!("{e}"))?;
             let minimum =
                 minimum.as_deref().map(Fen::parse_yuan).transpose().map_err(|e| anyhow::anyhow!("--minimum: {e}"))?;
-            let b = park.ledger.run_payout(None, period, minimum).await.map_err(app_err)?;
+            let b = park.ledger.run_payout(None, period, minimum, None).await.map_err(app_err)?.value;
             println!(
                 "payout batch {} for {}: {} payees, {} CNY (cut-off {}); waiting for approval{}",
                 b.payout.id,

@@ -596,8 +596,11 @@ async fn seed_orders(
             lines,
             agreement_template: None,
         };
-        let contract =
-            market.create_contract(&by, new).await.map_err(|e| anyhow::anyhow!("contract {}: {}", i + 1, e.0))?;
+        let contract = market
+            .create_contract(&by, new, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("contract {}: {}", i + 1, e.0))?
+            .value;
         report.contracts += 1;
         payments.extend(c.payments.iter().map(|p| (contract.contract.id, p.clone())));
         for (line, details) in c.lines.iter().zip(&contract.lines) {
@@ -644,7 +647,7 @@ async fn seed_orders(
                             plan: b.plan.clone(),
                             implementer_ids: vec![imp],
                         };
-                        market.bid(&bidder, sid, bid).await.map_err(app)?;
+                        market.bid(&bidder, sid, bid, None).await.map_err(app)?;
                     }
                     continue;
                 }
@@ -654,7 +657,7 @@ async fn seed_orders(
                     market.claim(&cast.get(&worker).await?, sid).await.map_err(app)?;
                 }
                 _ => {
-                    market.dispatch(&by, order, signer_id, None).await.map_err(app)?;
+                    market.dispatch(&by, order, signer_id, None, None).await.map_err(app)?;
                 }
             }
             if story == "dispatched" {
@@ -724,7 +727,7 @@ async fn seed_money(park: &Park, payments: Vec<(i64, PaymentSeed)>, report: &mut
         report.payments += 1;
     }
     let period = ledger::Period::containing(park.clock.now());
-    let batch = park.ledger.run_payout(None, period, None).await.map_err(app)?;
+    let batch = park.ledger.run_payout(None, period, None, None).await.map_err(app)?.value;
     let mut approved = park.ledger.approve_payout(&finance, batch.payout.id).await.map_err(app)?;
     if approved.payout.status != "approved" {
         let second = cast.get("finance2@vpark.demo").await?;
@@ -801,9 +804,10 @@ async fn seed_outcomes(
         };
         let reported = park
             .success
-            .report(&reporter, client_id, &o.kind, r)
+            .report(&reporter, client_id, &o.kind, r, None)
             .await
-            .map_err(|e| anyhow::anyhow!("outcome {what}: {}", e.0))?;
+            .map_err(|e| anyhow::anyhow!("outcome {what}: {}", e.0))?
+            .value;
         if let Some(review) = o.review {
             let verdict: OutcomeStatus =
                 review.parse().map_err(|_| anyhow::anyhow!("outcome {what}: unknown review {review}"))?;

@@ -10,6 +10,7 @@ use kernel::{Action, Clock, Error, Page, PageRequest, Resource};
 use notify::Template;
 use platform::audit::{self, Change};
 use platform::db::is_unique_violation;
+use platform::idempotency::{self, Created, IdempotencyKey};
 use platform::{Actor, AppResult, Permit, PolicyTable, Principal, Scope, finish};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use serde::Serialize;
@@ -321,15 +322,35 @@ impl Success {
 
     /// The client (for itself) or an organisation that signed one of its contracts reports that
     /// the client reached an outcome milestone, with evidence. Vendor ops may report too.
+    ///
+    /// With an idempotency key, a retry of the same report returns the milestone the first
+    /// request reported (`Created::replayed`).
     pub async fn report(
         &self,
         caller: &Principal,
         client_id: i64,
         kind_code: &str,
         report: OutcomeReport,
-    ) -> AppResult<Outcome> {
+        key: Option<&IdempotencyKey>,
+    ) -> AppResult<Created<Outcome>> {
         let permit = self.policy.permit(caller, Resource::Outcome, Action::Create)?;
-        self.report_as(&Actor::of(caller), permit.scope(Some(caller)), client_id, kind_code, report).await
+        let claim = key.map(|key| idempotency::Claim {
+            operation: "reportOutcome",
+            org_id: caller.org_id,
+            key,
+            hash: idempotency::request_hash(&json!({
+                "client_id": client_id,
+                "kind": kind_code.trim().to_uppercase(),
+                "achieved_on": report.achieved_on.to_string(),
+                "title": report.title.trim(),
+                "details": report.details.as_deref().map(str::trim),
+                "attachments": report.attachments,
+            })),
+        });
+        let scope = permit.scope(Some(caller));
+        let (value, replayed) =
+            self.report_as(&Actor::of(caller), scope, client_id, kind_code, report, claim.as_ref()).await?;
+        Ok(Created { value, replayed })
     }
 
     pub async fn report_system(
@@ -340,7 +361,14 @@ impl Success {
         report: OutcomeReport,
     ) -> AppResult<Outcome> {
         let scope = Permit::system(Resource::Outcome, Action::Create).scope(None);
-        self.report_as(&Actor::System(who), scope, client_id, kind_code, report).await
+        Ok(self.report_as(&Actor::System(who), scope, client_id, kind_code, report, None).await?.0)
+    }
+
+    /// The outcome milestone a keyed report created earlier, as the reporter may see it.
+    async fn reported<C: ConnectionTrait>(&self, conn: &C, scope: &Scope, id: i64) -> AppResult<Outcome> {
+        let m =
+            store::outcome_in_scope(conn, scope, id).await?.ok_or_else(|| Error::not_found("outcome milestone", id))?;
+        self.explain_one(conn, m).await
     }
 
     async fn report_as(
@@ -350,14 +378,20 @@ impl Success {
         client_id: i64,
         kind_code: &str,
         report: OutcomeReport,
-    ) -> AppResult<Outcome> {
-        let report = domain::validate_report(report, self.clock.now().date_naive())?;
+        claim: Option<&idempotency::Claim<'_>>,
+    ) -> AppResult<(Outcome, bool)> {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
-        let outcome: AppResult<Outcome> = async {
+        let outcome: AppResult<(Outcome, bool)> = async {
             if !store::may_report_for(&txn, &scope, client_id).await? {
                 return Err(Error::not_found("client", client_id).into());
             }
+            if let Some(claim) = claim
+                && let Some(id) = idempotency::replay(&txn, claim).await?
+            {
+                return Ok((self.reported(&txn, &scope, id).await?, true));
+            }
+            let report = domain::validate_report(report, now.date_naive())?;
             let k = store::kind_by_code(&txn, kind_code).await?.ok_or_else(|| {
                 Error::invalid("kind", format!("{kind_code} is not an outcome milestone of the catalog"))
             })?;
@@ -422,10 +456,19 @@ impl Success {
                 )
                 .await?;
             }
-            Ok(o)
+            if let Some(claim) = claim {
+                idempotency::remember(&txn, claim, o.id, now).await?;
+            }
+            Ok((o, false))
         }
         .await;
-        finish(txn, outcome).await
+        match (finish(txn, outcome).await, claim) {
+            (Err(e), Some(claim)) => {
+                let id = idempotency::replayed_after_race(self.db.read(), claim, e).await?;
+                Ok((self.reported(self.db.read(), &scope, id).await?, true))
+            }
+            (done, _) => done,
+        }
     }
 
     fn payload(&self, o: &Outcome, reporter: String) -> serde_json::Value {
@@ -477,7 +520,7 @@ impl Success {
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let outcome: AppResult<Outcome> = async {
-            let m = store::outcome_in_scope(&txn, &scope, id)
+            let m = store::outcome_in_scope_locked(&txn, &scope, id)
                 .await?
                 .ok_or_else(|| Error::not_found("outcome milestone", id))?;
             let before = self.explain_one(&txn, m.clone()).await?;

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use kernel::Fen;
 use platform::http::{ApiResult, Caller, page_request};
-use poem_openapi::param::{Path, Query};
+use platform::idempotency::IdempotencyKey;
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
 use poem_openapi::{Enum, Object, OpenApi, Tags};
@@ -320,6 +321,7 @@ impl From<Outcome> for OutcomeView {
 }
 
 platform::page_of!(OutcomePage, OutcomeView);
+platform::created_response!(OutcomeCreated, OutcomeView);
 
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
@@ -715,8 +717,13 @@ impl SuccessApi {
         &self,
         auth: Caller,
         id: Path<i64>,
+        /// Optional: a unique key per report. A retry with the same key and body returns the
+        /// milestone the first request reported (200).
+        #[oai(name = "Idempotency-Key")]
+        key: Header<Option<String>>,
         body: Json<ReportOutcomeRequest>,
-    ) -> ApiResult<Json<OutcomeView>> {
+    ) -> ApiResult<OutcomeCreated> {
+        let key = IdempotencyKey::optional(key.0.as_deref())?;
         let b = body.0;
         let report = OutcomeReport {
             achieved_on: b.achieved_on,
@@ -724,7 +731,10 @@ impl SuccessApi {
             details: b.details,
             attachments: b.attachments,
         };
-        Ok(Json(self.success.report(&auth.0, id.0, &b.kind, report).await?.into()))
+        let created = self.success.report(&auth.0, id.0, &b.kind, report, key.as_ref()).await?;
+        let view = OutcomeView::from(created.value);
+        let location = format!("/api/v1/outcomes/{}", view.id);
+        Ok(OutcomeCreated::of(view, location, created.replayed))
     }
 
     /// List outcome milestones

@@ -228,11 +228,25 @@ pub async fn outcome_in_scope<C: ConnectionTrait>(
     scope: &Scope,
     id: i64,
 ) -> Result<Option<outcome::Model>, DbErr> {
+    outcome_query(scope, id).one(conn).await
+}
+
+/// [`outcome_in_scope`], its row locked until the end of the transaction (PostgreSQL): of a
+/// verification and a rejection at the same moment, the second sees the first's verdict.
+pub async fn outcome_in_scope_locked<C: ConnectionTrait>(
+    conn: &C,
+    scope: &Scope,
+    id: i64,
+) -> Result<Option<outcome::Model>, DbErr> {
+    outcome_query(scope, id).lock_exclusive().one(conn).await
+}
+
+fn outcome_query(scope: &Scope, id: i64) -> sea_orm::Select<outcome::Entity> {
     let mut q = outcome::Entity::find_by_id(id);
     if let Some(c) = client_scope(scope, false) {
         q = q.filter(c);
     }
-    q.one(conn).await
+    q
 }
 
 pub async fn credits_of<C: ConnectionTrait>(conn: &C, outcome_ids: &[i64]) -> Result<Vec<credit::Model>, DbErr> {
