@@ -20,6 +20,8 @@ mod directory;
 #[cfg(test)]
 mod errors;
 #[cfg(test)]
+mod failures;
+#[cfg(test)]
 mod marketplace;
 #[cfg(test)]
 mod matrix;
@@ -33,6 +35,8 @@ mod outbox;
 mod payouts;
 #[cfg(test)]
 mod process;
+#[cfg(test)]
+mod races;
 #[cfg(test)]
 mod success;
 #[cfg(test)]

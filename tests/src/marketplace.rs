@@ -3,11 +3,12 @@
 //! tenders, the certification gate, delivery, acceptance, disputes and ratings.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::both;
+use crate::support::replica::replica;
 use crate::support::{Backend, TestPark, User, spawn_park};
 
 both!(an_order_goes_from_contract_to_rating);
@@ -577,51 +578,6 @@ async fn claim_race(tokens: &[String], bases: &[String], sid: i64) -> Vec<u16> {
         statuses.push(t.await.unwrap_or(0));
     }
     statuses
-}
-
-/// Starts `vpark serve` on the park's database (no seeding, no mail worker).
-struct Replica {
-    child: std::process::Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn replica(db_url: &str) -> Replica {
-    let dir = tempfile::tempdir().expect("dir");
-    let port = crate::support::smtp::free_port();
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/vpark");
-    let log = std::fs::File::create(dir.path().join("serve.log")).expect("log");
-    let child = std::process::Command::new(bin)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir.path())
-        .env("DATABASE_URL", db_url)
-        .env("VPARK__MAIL__WORKER", "false")
-        .env("VPARK__DEMO__SEED_ON_EMPTY", "false")
-        .env("VPARK__DATABASE__MAX_CONNECTIONS", "16")
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start a replica (build it first: cargo build -p server --bin vpark)");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status().as_u16() == 200
-        {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "the replica did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Replica { child, base, _dir: dir }
 }
 
 /// A claim checks the subcontract's requirements — the service's certification and those ops

@@ -17,6 +17,10 @@ both!(a_cancelled_subcontract_is_re_split_and_refunds_claw_back);
 both!(agreement_templates_are_versioned_and_refuse_more_than_100_percent);
 both!(a_settlement_planned_before_its_contracts_moved_is_planned_again);
 both!(payments_are_settled_up_to_their_contracts_mark);
+both!(a_direct_dispatch_pays_the_executor_its_share);
+both!(a_claim_re_splits_what_was_paid_at_once);
+both!(payments_stay_within_their_contract);
+both!(balances_sum_exactly_beyond_64_bit_running_totals);
 
 pub(crate) fn fen(v: &Value) -> i64 {
     kernel::Fen::parse_yuan(v.as_str().unwrap_or("x")).map(kernel::Fen::get).unwrap_or(i64::MIN)
@@ -490,5 +494,145 @@ async fn payments_are_settled_up_to_their_contracts_mark(b: Backend) {
     Migrator::up(&conn, None).await.expect("and come again");
     assert_eq!(one(marks).await, before);
     let _ = conn.close().await;
+    park.stop().await;
+}
+
+/// DESIGN §5 rule 1: the executor's share holds however the order reached it. Dispatched
+/// straight to a subcontract partner at 70 %, the implementation line splits as if the partner
+/// had claimed it; its share is held until acceptance.
+async fn a_direct_dispatch_pays_the_executor_its_share(b: Backend) {
+    let park = spawn_park(b).await;
+    let Setup { contract, signer: p, vendor, impl_order } = worked_example_contract(&park, false).await;
+    let s = park.org_id_of("sub@vpark.demo").await;
+    let ops = park.login("ops@vpark.demo").await;
+    let finance = park.login("finance@vpark.demo").await;
+    let dispatch = format!("/api/v1/orders/{impl_order}/dispatch");
+    // An executor is dispatched on terms: without them 422, with a fee above the line 422.
+    ops.post(&dispatch, json!({"deliverer_id": s})).await.problem(422, "terms_required");
+    let p422 = ops.post(&dispatch, json!({"deliverer_id": s, "fixed_fee": "40000.01"})).await;
+    assert_eq!(p422.problem(422, "fee_exceeds_line")["details"]["line_amount"], "40000.00");
+    let o = ops.post(&dispatch, json!({"deliverer_id": s, "execution_share": "0.70"})).await.expect(200).clone();
+    assert_eq!(o["execution"]["share"], "0.70", "the terms are on the order: {o}");
+    let sub = park.login("sub@vpark.demo").await;
+    let seen = sub.get(&format!("/api/v1/orders/{impl_order}")).await.expect(200).clone();
+    assert_eq!(seen["execution"]["share"], "0.70", "and shown to the partner");
+    let client = park.login("client@vpark.demo").await;
+    assert!(client.get(&format!("/api/v1/orders/{impl_order}")).await.expect(200)["execution"].is_null());
+
+    pay(&finance, "direct-1", payment(contract, 2, "first_year", 1, "20000.00")).await.expect(201);
+    let sh = shares(&finance, contract).await;
+    assert_eq!(
+        (share(&sh, s, "held"), share(&sh, p, "payable"), share(&sh, vendor, "vendor_revenue")),
+        (1_400_000, 240_000, 360_000),
+        "the worked example's second row: {sh:?}"
+    );
+    assert_balanced(&finance, contract).await;
+    park.stop().await;
+}
+
+/// A claim, an award or a dispatch changes who is owed what was already paid: the split follows
+/// at once, as it does after a payment.
+async fn a_claim_re_splits_what_was_paid_at_once(b: Backend) {
+    let park = spawn_park(b).await;
+    let Setup { contract, signer: p, vendor, impl_order } = worked_example_contract(&park, false).await;
+    let s = park.org_id_of("sub@vpark.demo").await;
+    let ops = park.login("ops@vpark.demo").await;
+    let finance = park.login("finance@vpark.demo").await;
+    pay(&finance, "early-1", payment(contract, 2, "first_year", 1, "4000.00")).await.expect(201);
+    let sh = shares(&finance, contract).await;
+    assert_eq!((share(&sh, p, "payable"), share(&sh, vendor, "vendor_revenue")), (160_000, 240_000));
+
+    let deadline = (kernel::Clock::now(&*park.clock) + chrono::Duration::hours(72)).to_rfc3339();
+    let o = ops
+        .post(
+            &format!("/api/v1/orders/{impl_order}/subcontract"),
+            json!({"reason": "cant_do", "mode": "first_claim", "execution_share": "0.70", "claim_deadline": deadline}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    let sid = o["subcontract"]["id"].as_i64().unwrap_or_default();
+    park.login("sub@vpark.demo").await.post_empty(&format!("/api/v1/subcontracts/{sid}/claim")).await.expect(200);
+    // No settlement run in between: the claim re-split the 4,000.00 itself.
+    let sh = shares(&finance, contract).await;
+    assert_eq!(
+        (share(&sh, s, "held"), share(&sh, p, "payable"), share(&sh, vendor, "vendor_revenue")),
+        (280_000, 48_000, 72_000),
+        "{sh:?}"
+    );
+    assert_balanced(&finance, contract).await;
+    park.stop().await;
+}
+
+/// What a payment may be: within the ceiling, within its line or the year's fee, received
+/// between the signing and today — each refusal a 422 naming the figures, nothing stored.
+async fn payments_stay_within_their_contract(b: Backend) {
+    let park = spawn_park(b).await;
+    let Setup { contract, .. } = worked_example_contract(&park, false).await;
+    let finance = park.login("finance@vpark.demo").await;
+    let p = pay(&finance, "big-1", payment(contract, 1, "first_year", 1, "60000.01")).await;
+    let d = &p.problem(422, "exceeds_line_amount")["details"];
+    assert_eq!((d["line_amount"].as_str(), d["paid"].as_str()), (Some("60000.00"), Some("0.00")), "{d}");
+    pay(&finance, "big-2", payment(contract, 1, "first_year", 1, "59000.00")).await.expect(201);
+    let p = pay(&finance, "big-3", payment(contract, 1, "first_year", 1, "1000.01")).await;
+    assert!(p.problem(422, "exceeds_line_amount")["message"].as_str().unwrap_or_default().contains("at most 1000.00"));
+    pay(&finance, "big-4", payment(contract, 1, "first_year", 1, "1000.00")).await.expect(201);
+    // Maintenance: at most the annual fee per year, over all lines.
+    pay(&finance, "mt-1", payment(contract, 1, "maintenance", 2, "10000.00")).await.expect(201);
+    pay(&finance, "mt-2", payment(contract, 2, "maintenance", 2, "8000.01"))
+        .await
+        .problem(422, "exceeds_maintenance_fee");
+    pay(&finance, "mt-3", payment(contract, 2, "maintenance", 2, "8000.00")).await.expect(201);
+    // The ceiling of any amount: one billion yuan.
+    let p = pay(&finance, "huge", payment(contract, 1, "first_year", 1, "10000000000000.00")).await;
+    p.problem(422, "invalid_field");
+    // Received before signing, or in the future.
+    let raw = |key: &str, on: chrono::NaiveDate| {
+        let body = json!({"contract_id": contract, "line_no": 2, "stream": "first_year", "amount": "1.00",
+            "received_on": on.to_string()});
+        let req = finance
+            .http()
+            .post(finance.url("/api/v1/payments"))
+            .bearer_auth(finance.token.clone().unwrap_or_default())
+            .header("Idempotency-Key", key)
+            .json(&body);
+        User::finish(req)
+    };
+    let early = raw("early", park.today() - chrono::Duration::days(1)).await;
+    assert_eq!(early.problem(422, "invalid_field")["details"]["field"], "received_on");
+    let late = raw("late", park.today() + chrono::Duration::days(1)).await;
+    assert_eq!(late.problem(422, "invalid_field")["details"]["field"], "received_on");
+    let listed = finance.get(&format!("/api/v1/payments?contract_id={contract}")).await.items();
+    assert_eq!(listed.len(), 4, "nothing refused was stored");
+
+    // A retry that leaves the default year out is the same payment as one that wrote it.
+    let mut with_year = payment(contract, 2, "first_year", 1, "100.00");
+    let first = pay(&finance, "same-year", with_year.clone()).await.expect(201).clone();
+    with_year.as_object_mut().map(|o| o.remove("year"));
+    let again = pay(&finance, "same-year", with_year).await;
+    assert_eq!(again.expect(200)["id"], first["id"], "a replay, not a refusal");
+    park.stop().await;
+}
+
+/// Every sum the park keeps is exact: a party's balance over entries whose running total passes
+/// what 64 bits hold still comes out right (SQLite's SUM would fail with "integer overflow").
+async fn balances_sum_exactly_beyond_64_bit_running_totals(b: Backend) {
+    let park = spawn_park(b).await;
+    let finance = park.login("finance@vpark.demo").await;
+    let party = park.org_id_of("sub2@vpark.demo").await;
+    let big: i64 = 9_000_000_000_000_000_000;
+    for (k, amount) in [(1, -big), (2, -big), (3, big)] {
+        park.execute(
+            "INSERT INTO ledger_entries (txn_id, party_id, account, amount_fen, kind, created_at) \
+             VALUES ($1, $2, 'payable', $3, 'adjustment', $4)",
+            vec![(9_000_000 + k).into(), party.into(), amount.into(), chrono::Utc::now().into()],
+        )
+        .await;
+    }
+    let b = finance.get(&format!("/api/v1/ledger/balances?party_id={party}")).await.expect(200).clone();
+    let mine =
+        b["items"].as_array().into_iter().flatten().find(|x| x["party_id"] == party).cloned().unwrap_or_default();
+    let expected = kernel::Fen::new(big).to_yuan();
+    assert_eq!(mine["payable"], expected.as_str(), "{b}");
     park.stop().await;
 }

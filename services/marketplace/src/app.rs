@@ -324,6 +324,19 @@ impl Marketplace {
         self.order_details_with(conn, o, &orgs, service, subcontract, rating).await
     }
 
+    /// What a change answers, read after its commit: the order as it stands now, with everything
+    /// around it read after it (a concurrent change committed meanwhile shows in all of it, never
+    /// in half). A read that fails after the commit is `outcome_unknown`.
+    async fn answer(&self, o: order::Model) -> AppResult<OrderDetails> {
+        let read = async {
+            let conn = self.db.read();
+            let now =
+                order::Entity::find_by_id(o.id).one(conn).await?.ok_or_else(|| Error::not_found("order", o.id))?;
+            self.order_details(conn, now).await
+        };
+        read.await.map_err(platform::error::after_commit)
+    }
+
     /// The order's details from its parties, service, subcontract and rating as already read.
     async fn order_details_with<C: ConnectionTrait>(
         &self,
@@ -853,7 +866,7 @@ impl Marketplace {
 
     pub async fn get_order(&self, caller: &Principal, id: i64) -> AppResult<OrderDetails> {
         let (o, _) = self.order_for(self.db.read(), caller, id, Action::Read).await?;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     async fn candidates<C: ConnectionTrait>(
@@ -1062,7 +1075,7 @@ impl Marketplace {
         let o = finish(txn, outcome).await?;
         // Who executes the line, and for what, decides its split: re-split what was paid.
         self.money_changed(o.contract_id).await;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     /// Publishes an order to the subcontract pool and tells every eligible partner.
@@ -1175,7 +1188,7 @@ impl Marketplace {
         let o = finish(txn, outcome).await?;
         // An order taken back from an executor to the pool re-splits its line.
         self.money_changed(o.contract_id).await;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     pub async fn cancel(&self, caller: &Principal, id: i64, reason: String) -> AppResult<OrderDetails> {
@@ -1203,7 +1216,7 @@ impl Marketplace {
         .await;
         let o = finish(txn, outcome).await?;
         self.money_changed(o.contract_id).await;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     // ---- the pool -----------------------------------------------------------------------
@@ -1640,7 +1653,7 @@ impl Marketplace {
         .await;
         let o = finish(txn, outcome).await?;
         self.money_changed(o.contract_id).await;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     // ---- delivery -----------------------------------------------------------------------
@@ -1777,7 +1790,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     pub async fn complete_milestone(&self, caller: &Principal, id: i64, milestone_id: i64) -> AppResult<OrderDetails> {
@@ -1824,7 +1837,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     pub async fn deliver(&self, caller: &Principal, id: i64) -> AppResult<OrderDetails> {
@@ -1874,7 +1887,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     async fn accept_milestones<C: ConnectionTrait>(&self, conn: &C, order_id: i64) -> AppResult<()> {
@@ -1925,7 +1938,7 @@ impl Marketplace {
         let o = finish(txn, outcome).await?;
         self.money_changed(o.contract_id).await;
         self.track_record_changed(o.id).await;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     pub async fn dispute(&self, caller: &Principal, id: i64, reason: String) -> AppResult<OrderDetails> {
@@ -1948,7 +1961,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     pub async fn resolve(
@@ -2006,7 +2019,7 @@ impl Marketplace {
         if o.accepted_at.is_some() {
             self.track_record_changed(o.id).await;
         }
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     // ---- ratings ------------------------------------------------------------------------
@@ -2088,7 +2101,7 @@ impl Marketplace {
         .await;
         let o = finish(txn, outcome).await?;
         self.track_record_changed(o.id).await;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     pub async fn edit_rating(
@@ -2150,7 +2163,7 @@ impl Marketplace {
         .await;
         let o = finish(txn, outcome).await?;
         self.track_record_changed(o.id).await;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     pub async fn reply(&self, caller: &Principal, id: i64, text: String) -> AppResult<OrderDetails> {
@@ -2190,7 +2203,7 @@ impl Marketplace {
         }
         .await;
         let o = finish(txn, outcome).await?;
-        self.order_details(self.db.read(), o).await.map_err(platform::error::after_commit)
+        self.answer(o).await
     }
 
     pub async fn quality(&self, caller: &Principal, org_id: i64) -> AppResult<QualityReport> {

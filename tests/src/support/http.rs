@@ -53,6 +53,11 @@ impl User {
         User { http, base, token, id: 0, org_id: 0, email: String::new() }
     }
 
+    /// The same caller, talking to another server (a replica) of the same park.
+    pub fn at(&self, base: &str) -> User {
+        User { base: base.to_owned(), ..self.clone() }
+    }
+
     pub fn with_token(&self, token: &str) -> User {
         User { token: Some(token.to_owned()), ..self.clone() }
     }

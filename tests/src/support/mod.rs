@@ -2,6 +2,7 @@
 
 pub mod db;
 pub mod http;
+pub mod replica;
 pub mod smtp;
 
 use std::sync::Arc;
@@ -167,6 +168,27 @@ impl TestPark {
     /// The URL of this park's database.
     pub fn db_url(&self) -> &str {
         &self._db.url
+    }
+
+    /// Runs a statement on this park's database, as its writer (`$1`-style placeholders).
+    pub async fn execute(&self, text: &str, values: Vec<sea_orm::Value>) {
+        use sea_orm::ConnectionTrait;
+        let conn = self.park.db.write();
+        let statement = platform::db::sql(conn.get_database_backend(), text, values);
+        conn.execute_raw(statement).await.unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+
+    /// One integer a query over this park's database answers (`$1`-style placeholders).
+    pub async fn scalar(&self, text: &str, values: Vec<sea_orm::Value>) -> i64 {
+        use sea_orm::ConnectionTrait;
+        let conn = self.park.db.read();
+        let statement = platform::db::sql(conn.get_database_backend(), text, values);
+        let row = conn.query_one_raw(statement).await.unwrap_or_else(|e| panic!("{text}: {e}"));
+        let row = row.unwrap_or_else(|| panic!("{text}: no row"));
+        match row.try_get_by_index::<Option<i64>>(0) {
+            Ok(n) => n.unwrap_or(0),
+            Err(e) => panic!("{text}: {e}"),
+        }
     }
 
     /// The counters the database keeps of every deliverer (busy orders, deliveries, on time,
