@@ -147,19 +147,23 @@ pub(crate) async fn write_claims(
         )
         .into());
     }
-    // Capacity: a partner that claimed more at once than it has free slots (in this batch, or
-    // racing another) loses the batch, and each claim is written again alone — the one that no
-    // longer fits answers 409 `at_capacity`.
-    let limited: BTreeSet<i64> =
-        claims.iter().zip(&won).filter(|(c, w)| **w && c.capacity.is_some()).map(|(c, _)| c.caller.org_id).collect();
-    if !limited.is_empty() {
-        crate::app::check_capacity(txn, limited).await?;
-    }
     if !awards.is_empty() {
-        // Who executes a line decides its split, and what the success metrics read.
+        // Who executes a line decides its split, and what the success metrics read. The same
+        // statement says whether a winner now holds more than its capacity: a partner that
+        // claimed more at once than it has free slots (in this batch, or racing another) loses
+        // the batch, and each claim is written again alone — the one that no longer fits
+        // answers 409 `at_capacity`.
         let contracts: BTreeSet<i64> =
             claims.iter().zip(&won).filter(|(_, w)| **w).map(|(c, _)| c.order.contract_id).collect();
-        store::refresh_contracts_facts(txn, contracts, true).await?;
+        let limited: BTreeSet<i64> = claims
+            .iter()
+            .zip(&won)
+            .filter(|(c, w)| **w && c.capacity.is_some())
+            .map(|(c, _)| c.caller.org_id)
+            .collect();
+        if store::refresh_facts_checking_capacity(txn, contracts, limited.iter().copied()).await?.is_some() {
+            crate::app::check_capacity(txn, limited).await?;
+        }
     }
 
     let mut answers = Vec::with_capacity(claims.len());

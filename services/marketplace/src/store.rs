@@ -431,8 +431,6 @@ pub struct ClaimSubject {
     pub admins: Vec<Person>,
     /// The order's milestones, in order.
     pub milestones: Vec<milestone::Model>,
-    /// The line's first-year amount: a fixed fee may not exceed it.
-    pub line_amount_fen: i64,
     /// Whether money was recorded on the contract: if so, the claim re-splits it at once.
     pub has_money: bool,
 }
@@ -503,7 +501,6 @@ pub async fn claim_subject<C: ConnectionTrait>(
         stats,
         admins,
         milestones,
-        line_amount_fen: row.try_get("", "line_amount_fen")?,
         has_money: row.try_get::<Option<i64>>("", "has_money")?.unwrap_or(0) > 0,
     }))
 }
@@ -547,7 +544,6 @@ fn claim_subject_sql(b: DbBackend) -> &'static str {
                        'locale', u.locale{close} \
                 FROM users u WHERE u.org_id = $2 AND u.status = 'active' \
                   AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.user_id = u.id AND ur.role IN ({roles}))) AS admins, \
-               (SELECT l.amount_fen FROM contract_lines l WHERE l.id = od.line_id) AS line_amount_fen, \
                (SELECT COUNT(*) FROM (SELECT 1 FROM payments p WHERE p.contract_id = od.contract_id LIMIT 1) m) \
                  AS has_money \
              FROM subcontracts sc \
@@ -1366,6 +1362,38 @@ pub async fn refresh_contracts_facts<C: ConnectionTrait>(
     let text = format!("UPDATE contracts SET {bump}{CONTRACT_FACTS}, {days} WHERE {ids}");
     conn.execute_raw(sql(b, &text, values)).await?;
     Ok(())
+}
+
+/// [`refresh_contracts_facts`] (marking the money split as changed), answering in the same
+/// statement whether one of `orgs` now holds more orders than its capacity — the check of
+/// [`over_capacity`] without a round trip of its own, for the claims' batches. Returns an
+/// organisation over its capacity, if any.
+pub async fn refresh_facts_checking_capacity<C: ConnectionTrait>(
+    conn: &C,
+    contract_ids: impl IntoIterator<Item = i64>,
+    orgs: impl IntoIterator<Item = i64>,
+) -> Result<Option<i64>, DbErr> {
+    let b = conn.get_database_backend();
+    let days = first_acceptance_days(b);
+    let contract_ids: Vec<i64> = contract_ids.into_iter().collect();
+    let mut values = Vec::new();
+    let ids = ids_in("id", contract_ids.iter().copied(), &mut values);
+    let orgs = ids_in("s.org_id", orgs, &mut values);
+    values.push(contract_ids.iter().copied().min().unwrap_or_default().into());
+    // The check is answered on one row only (a `CASE` evaluates its subquery only when chosen).
+    let text = format!(
+        "UPDATE contracts SET settle_rev = settle_rev + 1, {CONTRACT_FACTS}, {days} WHERE {ids} \
+         RETURNING CASE WHEN id = ${first} THEN (SELECT MIN(s.org_id) FROM deliverer_stats s \
+           JOIN organisations g ON g.id = s.org_id WHERE {orgs} AND g.capacity IS NOT NULL AND s.busy > g.capacity) \
+         END AS over_org",
+        first = values.len()
+    );
+    let rows = conn.query_all_raw(sql(b, &text, values)).await?;
+    let mut over = None;
+    for r in &rows {
+        over = over.or(r.try_get::<Option<i64>>("", "over_org")?);
+    }
+    Ok(over)
 }
 
 /// The days from signing to the first acceptance of one of the contract's orders (its UTC day).
