@@ -21,7 +21,22 @@ use crate::money::{pay, payment};
 use crate::support::replica::{Replica, replica};
 use crate::support::{Backend, TestPark, User, http::Resp, spawn_park};
 
-both!(order_transitions_hold_under_races, claims_and_tenders_hold_under_races, reviews_hold_under_races);
+both!(
+    publish_and_publish,
+    publish_and_dispatch,
+    dispatch_and_dispatch,
+    accept_and_dispute,
+    accept_and_cancel,
+    deliver_and_cancel,
+    rate_and_rate,
+    claim_and_cancel,
+    claim_and_claim_at_capacity,
+    bid_and_bid,
+    award_and_award,
+    verify_and_reject_evidence,
+    verify_and_reject_an_outcome,
+    approve_and_approve_a_payout,
+);
 
 const ROUNDS: usize = 4;
 
@@ -248,12 +263,11 @@ async fn mails_about(park: &TestPark, template: &str, needle: &str) -> i64 {
     .await
 }
 
-async fn order_transitions_hold_under_races(b: Backend) {
+/// Two publications of one order: one subcontract, one 409.
+async fn publish_and_publish(b: Backend) {
     let a = arena(b).await;
     let park = &a.park;
     let c = cast(&a).await;
-    let sub_org = park.org_id_of("sub@vpark.demo").await;
-
     for round in 0..ROUNDS {
         // publish × publish: one subcontract, one 409.
         let (_, order, _) = contract(park, &c.ops).await;
@@ -268,7 +282,18 @@ async fn order_transitions_hold_under_races(b: Backend) {
         let o = status_of(&c.ops, order).await;
         assert_eq!(o["status"], "published", "round {round}");
         assert_eq!(o["subcontract"]["mode"], if w == 0 { "first_claim" } else { "tender" }, "the winner's subcontract");
+    }
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
 
+/// A publication and a dispatch of one order: in the pool or with its deliverer, never both.
+async fn publish_and_dispatch(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let c = cast(&a).await;
+    let sub_org = park.org_id_of("sub@vpark.demo").await;
+    for _round in 0..ROUNDS {
         // publish × dispatch: the order ends in the pool or with sub@, never both. (Both succeed
         // when the dispatch commits first: a dispatched order may be published.)
         let (_, order, _) = contract(park, &c.ops).await;
@@ -291,7 +316,17 @@ async fn order_transitions_hold_under_races(b: Backend) {
             assert_eq!((o["status"].as_str(), &o["deliverer"]["id"]), (Some("dispatched"), &json!(sub_org)), "{o}");
             assert_eq!(o["execution"]["share"], "0.70", "dispatched on its terms: {o}");
         }
+    }
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
 
+/// Two dispatches of one order to different executors: one holds it, on its own terms.
+async fn dispatch_and_dispatch(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let c = cast(&a).await;
+    for _round in 0..ROUNDS {
         // dispatch × dispatch: two executors for one order; the last to commit keeps it, on its
         // own terms (both succeed when the second reads the order after the first committed).
         let (_, order, _) = contract(park, &c.ops).await;
@@ -318,7 +353,18 @@ async fn order_transitions_hold_under_races(b: Backend) {
         let no = o["order_no"].as_str().unwrap_or_default().to_owned();
         let told = mails_about(park, "order_dispatched", &no).await;
         assert!(told >= 1, "the winner's people are told");
+    }
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
 
+/// The client accepts and disputes one delivery: one of them; held money is released only by the acceptance.
+async fn accept_and_dispute(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let c = cast(&a).await;
+    let sub_org = park.org_id_of("sub@vpark.demo").await;
+    for _round in 0..ROUNDS {
         // accept × dispute: one of them; the held share is released only if accepted.
         let (_, order) = order_ready_to_deliver(&a, &c, true).await;
         c.sub.post_empty(&format!("/api/v1/orders/{order}/deliver")).await.expect(200);
@@ -340,7 +386,16 @@ async fn order_transitions_hold_under_races(b: Backend) {
             assert!(o["accepted_at"].is_null(), "{o}");
             assert_eq!(mails_about(park, "order_accepted", &no).await, 0, "nobody is told of an acceptance");
         }
+    }
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
 
+/// A delivery accepted by the client and cancelled by ops at once: one of them.
+async fn accept_and_cancel(b: Backend) {
+    let a = arena(b).await;
+    let c = cast(&a).await;
+    for _round in 0..ROUNDS {
         // accept × cancel: a delivered order is accepted, or cancelled; never both.
         let (_, order) = order_ready_to_deliver(&a, &c, false).await;
         c.sub.post_empty(&format!("/api/v1/orders/{order}/deliver")).await.expect(200);
@@ -353,7 +408,18 @@ async fn order_transitions_hold_under_races(b: Backend) {
         let w = one_won(&rs, &["illegal_transition", "state_changed"]);
         let o = status_of(&c.ops, order).await;
         assert_eq!(o["status"], if w == 0 { "accepted" } else { "cancelled" }, "{o}");
+    }
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
 
+/// A delivery and a cancellation at once, with money held: a cancelled order re-splits it away from the executor.
+async fn deliver_and_cancel(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let c = cast(&a).await;
+    let sub_org = park.org_id_of("sub@vpark.demo").await;
+    for _round in 0..ROUNDS {
         // deliver × cancel: with money held; a cancelled order re-splits it away from sub@.
         let (_, order) = order_ready_to_deliver(&a, &c, true).await;
         let rs = a
@@ -370,7 +436,17 @@ async fn order_transitions_hold_under_races(b: Backend) {
         } else {
             assert_eq!((o["status"].as_str(), payable, held), (Some("cancelled"), 0, 0), "re-split away: {o}");
         }
+    }
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
 
+/// Two ratings of one order: one rating, one e-mail.
+async fn rate_and_rate(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let c = cast(&a).await;
+    for _round in 0..ROUNDS {
         // rate × rate: one rating, the order closed once.
         let (_, order) = order_ready_to_deliver(&a, &c, false).await;
         c.sub.post_empty(&format!("/api/v1/orders/{order}/deliver")).await.expect(200);
@@ -422,14 +498,12 @@ async fn partner(a: &Arena, name: &str, capacity: i64) -> User {
     a.park.login_with(&email, "race-password-1").await
 }
 
-async fn claims_and_tenders_hold_under_races(b: Backend) {
+/// A claim and a cancellation at once: the subcontract follows the order.
+async fn claim_and_cancel(b: Backend) {
     let a = arena(b).await;
     let park = &a.park;
     let c = cast(&a).await;
-    let solo = partner(&a, "单槽伙伴", 1).await;
-    let rival = partner(&a, "竞标伙伴", 10).await;
-
-    for round in 0..ROUNDS {
+    for _round in 0..ROUNDS {
         // claim × cancel: cancelled first, the claim loses; claimed first, the cancellation
         // still cancels the dispatched order. Either way the subcontract follows the order.
         let (_, order, _) = contract(park, &c.ops).await;
@@ -450,7 +524,18 @@ async fn claims_and_tenders_hold_under_races(b: Backend) {
         };
         assert_eq!((o["status"].as_str(), o["subcontract"]["status"].as_str()), (Some(expected.0), Some(expected.1)));
         assert_eq!(mails_about(park, "claim_won", &no).await, i64::from(ok[0]), "claim_won only to a real winner");
+    }
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
 
+/// A partner with one free slot claims two subcontracts at once: one of them.
+async fn claim_and_claim_at_capacity(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let c = cast(&a).await;
+    let solo = partner(&a, "单槽伙伴", 1).await;
+    for round in 0..ROUNDS {
         // claim × claim by a partner with one free slot, over two subcontracts: one of them.
         let (_, o1, _) = contract(park, &c.ops).await;
         let (_, o2, _) = contract(park, &c.ops).await;
@@ -470,7 +555,17 @@ async fn claims_and_tenders_hold_under_races(b: Backend) {
         // Free the slot for the next round.
         c.ops.post(&format!("/api/v1/orders/{won}/cancel"), json!({"reason": "下一轮"})).await.expect(200);
         c.ops.post(&format!("/api/v1/orders/{lost}/cancel"), json!({"reason": "下一轮"})).await.expect(200);
+    }
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
 
+/// Two bids of one organisation on one tender at once: one bid, never a 500.
+async fn bid_and_bid(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let c = cast(&a).await;
+    for _round in 0..ROUNDS {
         // bid × bid from one organisation: both land as one bid, the later one standing.
         let (_, order, _) = contract(park, &c.ops).await;
         let sid = publish(park, &c.ops, order, "tender").await;
@@ -482,7 +577,27 @@ async fn claims_and_tenders_hold_under_races(b: Backend) {
         let bids = seen["bids"].as_array().cloned().unwrap_or_default();
         assert_eq!(bids.len(), 1, "one bid per organisation: {seen}");
         assert!(["30000.00", "29000.00"].contains(&bids[0]["fee"].as_str().unwrap_or_default()));
+    }
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
 
+/// Two awards of one tender at once: one stands.
+async fn award_and_award(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let c = cast(&a).await;
+    let rival = partner(&a, "竞标伙伴", 10).await;
+    for _round in 0..ROUNDS {
+        let (_, order, _) = contract(park, &c.ops).await;
+        let sid = publish(park, &c.ops, order, "tender").await;
+        c.sub
+            .post(
+                &format!("/api/v1/subcontracts/{sid}/bids"),
+                json!({"fee": "30000.00", "plan": "六周上线", "implementer_ids": [c.implementer_id]}),
+            )
+            .await
+            .expect(201);
         // award × award: two bids, two awards at once; one stands.
         let rival_imp = rival.id;
         rival
@@ -517,13 +632,11 @@ async fn claims_and_tenders_hold_under_races(b: Backend) {
     a.park.stop().await;
 }
 
-async fn reviews_hold_under_races(b: Backend) {
+/// Ops verify and reject one piece of evidence at once: one verdict.
+async fn verify_and_reject_evidence(b: Backend) {
     let a = arena(b).await;
     let park = &a.park;
     let c = cast(&a).await;
-    let finance2 = a.login("finance2@vpark.demo").await;
-
-    // Evidence: verify × reject, one verdict.
     let creds = c.implementer.get(&format!("/api/v1/credentials?user_id={}&limit=200", c.implementer_id)).await;
     let cred = creds
         .items()
@@ -553,7 +666,16 @@ async fn reviews_hold_under_races(b: Backend) {
         assert_eq!(mine["status"], if w == 0 { "verified" } else { "rejected" });
     }
 
-    // Outcome milestones: verify × reject, one verdict; on different clients and kinds.
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
+
+/// Ops verify and reject one outcome milestone at once: one verdict, credits only for a verification.
+async fn verify_and_reject_an_outcome(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let c = cast(&a).await;
+    // On different clients and kinds (a verified milestone is not reported again).
     let kinds: Vec<String> = c
         .ops
         .get("/api/v1/outcome-kinds")
@@ -601,8 +723,16 @@ async fn reviews_hold_under_races(b: Backend) {
     }
     assert_eq!(tried, ROUNDS, "enough outcome milestones to race on");
 
-    // Payouts: approve × approve by the same person is one approval; by two people above the
-    // limit, the first approval and the final one.
+    a.assert_invariants().await;
+    a.park.stop().await;
+}
+
+/// Two approvals of one payout batch at once: by one person, one approval; by two people above
+/// the limit, the first approval and the final one; posted once.
+async fn approve_and_approve_a_payout(b: Backend) {
+    let a = arena(b).await;
+    let park = &a.park;
+    let finance2 = a.login("finance2@vpark.demo").await;
     for round in 0..ROUNDS {
         park.clock.advance(chrono::Duration::days(32));
         let finance = a.login("finance@vpark.demo").await;
