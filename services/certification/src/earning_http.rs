@@ -42,18 +42,23 @@ pub struct RequirementsView {
     /// Versions count up from 1; a credential records the version it was earned under.
     pub version: i32,
     /// A verified exam result of at least this score (0–100).
+    #[oai(nullable)]
     pub exam_min_score: Option<i32>,
     /// At least this many verified training hours.
+    #[oai(nullable)]
     pub training_hours: Option<i32>,
     /// Accepted deliveries of these services (catalog codes) count …
     pub delivery_services: Vec<String>,
     /// … and at least this many are needed (0: no delivery criterion).
     pub delivery_count: i32,
     /// The minimum average client rating of those deliveries ("4.00").
+    #[oai(nullable)]
     pub min_average_rating: Option<String>,
     /// How long a credential earned under this version stays valid.
     pub validity_months: i32,
+    #[oai(nullable)]
     pub note: Option<String>,
+    #[oai(nullable)]
     pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
@@ -101,6 +106,7 @@ impl From<RequirementsVersion> for RequirementsView {
 pub struct RequirementsHistory {
     /// None while no requirements are published: the certification is then earned only by
     /// vendor ops' verification.
+    #[oai(nullable)]
     pub current: Option<RequirementsView>,
     /// Every version, newest first.
     pub versions: Vec<RequirementsView>,
@@ -115,16 +121,20 @@ impl Example for RequirementsHistory {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct PublishRequirementsRequest {
+    #[oai(nullable)]
     pub exam_min_score: Option<i32>,
+    #[oai(nullable)]
     pub training_hours: Option<i32>,
     #[oai(default)]
     pub delivery_services: Vec<String>,
     #[oai(default)]
     pub delivery_count: i32,
     /// "4.0"; applies to the required deliveries.
+    #[oai(nullable)]
     pub min_average_rating: Option<String>,
     /// 1 to 120; also becomes the certification's validity.
     pub validity_months: i32,
+    #[oai(nullable)]
     pub note: Option<String>,
 }
 
@@ -168,15 +178,21 @@ pub struct EvidenceView {
     pub kind: EvidenceKindName,
     pub title: String,
     pub taken_on: NaiveDate,
+    #[oai(nullable)]
     pub exam_score: Option<i32>,
+    #[oai(nullable)]
     pub training_hours: Option<i32>,
     /// References to the documents (document ids or links), not the documents.
     pub attachments: Vec<String>,
     pub status: EvidenceStatusName,
+    #[oai(nullable)]
     pub submitted_by: Option<i64>,
     pub submitted_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub reviewed_by: Option<i64>,
+    #[oai(nullable)]
     pub reviewed_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub review_note: Option<String>,
 }
 
@@ -237,8 +253,10 @@ pub struct SubmitEvidenceRequest {
     /// When the exam was taken or the training ended (not in the future).
     pub taken_on: NaiveDate,
     /// For an exam: 0–100.
+    #[oai(nullable)]
     pub exam_score: Option<i32>,
     /// For training: 1–500.
+    #[oai(nullable)]
     pub training_hours: Option<i32>,
     /// Up to 20 references to the documents that prove it.
     #[oai(default)]
@@ -262,6 +280,7 @@ impl Example for SubmitEvidenceRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct ReviewEvidenceRequest {
     /// Optional when verifying; required when rejecting (it tells the implementer what to fix).
+    #[oai(nullable)]
     pub note: Option<String>,
 }
 
@@ -365,8 +384,10 @@ pub struct CredentialProgressView {
     pub credential: CredentialView,
     /// Evidence and deliveries count from this date (the issue date of a held credential); all
     /// of them while in progress.
+    #[oai(nullable)]
     pub counts_since: Option<NaiveDate>,
     /// None when the certification has no published requirements.
+    #[oai(nullable)]
     pub progress: Option<ProgressView>,
 }
 
@@ -398,8 +419,10 @@ pub struct CertProgressView {
     pub certification_name_zh: String,
     pub certification_name_en: String,
     /// The implementer's credential, if they hold or work towards this certification.
+    #[oai(nullable)]
     pub credential: Option<CredentialView>,
     /// None when the certification has no published requirements.
+    #[oai(nullable)]
     pub progress: Option<ProgressView>,
 }
 

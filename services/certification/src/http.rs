@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use platform::http::{ApiResult, Caller, page_request};
+use kernel::{Action, Resource};
+use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
@@ -12,6 +13,28 @@ use poem_openapi::{Enum, Object, OpenApi, Tags};
 use crate::app::{CertPatch, Certification, Certifications, Credential, CredentialPatch, NewCredential};
 use crate::domain::{CertDef, CertStatus, CredentialFacts, CredentialStatus};
 use crate::store::CredentialFilter;
+
+/// What each operation of this API asks of the policy first (`platform::http::Gate`): a role
+/// the policy does not allow the action at all gets its 403 before the request is validated.
+pub const PERMITS: &[OperationPermit] = &[
+    ("listCertifications", Resource::Certification, Action::Read),
+    ("createCertification", Resource::Certification, Action::Create),
+    ("getCertification", Resource::Certification, Action::Read),
+    ("updateCertification", Resource::Certification, Action::Update),
+    ("listCredentials", Resource::Credential, Action::Read),
+    ("createCredential", Resource::Credential, Action::Create),
+    ("getCredential", Resource::Credential, Action::Read),
+    ("updateCredential", Resource::Credential, Action::Update),
+    ("getCertificationRequirements", Resource::Certification, Action::Read),
+    ("publishCertificationRequirements", Resource::Certification, Action::Update),
+    ("getCredentialProgress", Resource::Credential, Action::Read),
+    ("getCertificationProgress", Resource::Credential, Action::Read),
+    ("renewCredential", Resource::Credential, Action::Renew),
+    ("submitEvidence", Resource::Evidence, Action::Create),
+    ("listEvidence", Resource::Evidence, Action::Read),
+    ("verifyEvidence", Resource::Evidence, Action::Verify),
+    ("rejectEvidence", Resource::Evidence, Action::Verify),
+];
 
 #[derive(Tags)]
 enum ApiTags {
@@ -63,6 +86,7 @@ pub struct CertificationView {
     pub name_zh: String,
     pub name_en: String,
     pub category: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     pub validity_months: i32,
     pub status: CertStatusName,
@@ -115,6 +139,7 @@ pub struct CreateCertificationRequest {
     pub name_zh: String,
     pub name_en: String,
     pub category: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     /// 1 to 120.
     pub validity_months: i32,
@@ -136,11 +161,16 @@ impl Example for CreateCertificationRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateCertificationRequest {
+    #[oai(nullable)]
     pub name_zh: Option<String>,
+    #[oai(nullable)]
     pub name_en: Option<String>,
+    #[oai(nullable)]
     pub category: Option<String>,
     pub description: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub validity_months: Option<i32>,
+    #[oai(nullable)]
     pub status: Option<CertStatusName>,
 }
 
@@ -170,13 +200,17 @@ pub struct CredentialView {
     pub certification_name_zh: String,
     pub certification_name_en: String,
     pub status: CredentialStatusName,
+    #[oai(nullable)]
     pub issued_on: Option<NaiveDate>,
+    #[oai(nullable)]
     pub expires_on: Option<NaiveDate>,
+    #[oai(nullable)]
     pub revoked_reason: Option<String>,
     /// True when the credential counts for dispatch today (earned or expiring, not past its
     /// expiry date, not revoked).
     pub valid: bool,
     /// The version of the certification's requirements it was earned under.
+    #[oai(nullable)]
     pub requirements_version: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -238,9 +272,12 @@ pub struct CreateCredentialRequest {
     /// The certification's code.
     pub certification: String,
     /// Defaults to `earned` when an issue date is given, else `in_progress`.
+    #[oai(nullable)]
     pub status: Option<CredentialStatusName>,
+    #[oai(nullable)]
     pub issued_on: Option<NaiveDate>,
     /// Defaults to the issue date plus the certification's validity.
+    #[oai(nullable)]
     pub expires_on: Option<NaiveDate>,
 }
 
@@ -259,6 +296,7 @@ impl Example for CreateCredentialRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateCredentialRequest {
+    #[oai(nullable)]
     pub status: Option<CredentialStatusName>,
     pub issued_on: MaybeUndefined<NaiveDate>,
     pub expires_on: MaybeUndefined<NaiveDate>,

@@ -8,9 +8,10 @@ use kernel::agreement::{Applies, Basis, Beneficiary, Rule, TierRates};
 
 use chrono::{DateTime, Utc};
 use kernel::reference::{INDUSTRIES, Named, REGIONS, SERVICE_CATEGORIES};
+use kernel::{Action, Resource};
 use kernel::{Error, Rate};
 use platform::api_types::{DecimalText, OrgKindName};
-use platform::http::{ApiResult, Caller, page_request};
+use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Example, MaybeUndefined};
@@ -19,6 +20,22 @@ use poem_openapi::{Enum, Object, OpenApi, Tags};
 use crate::app::{AgreementTemplate, Directory, OrgPatch, Organisation, Service, ServicePatch, TemplateDef};
 use crate::domain::{MilestoneDef, OrgStatus, Profile, ServiceDef, ServiceStatus, Tier};
 use crate::store::{OrgFilter, ServiceFilter};
+
+/// What each operation of this API asks of the policy first (`platform::http::Gate`): a role
+/// the policy does not allow the action at all gets its 403 before the request is validated.
+pub const PERMITS: &[OperationPermit] = &[
+    ("listOrganisations", Resource::Organisation, Action::Read),
+    ("createOrganisation", Resource::Organisation, Action::Create),
+    ("getOrganisation", Resource::Organisation, Action::Read),
+    ("updateOrganisation", Resource::Organisation, Action::Update),
+    ("listServices", Resource::Service, Action::Read),
+    ("createService", Resource::Service, Action::Create),
+    ("getService", Resource::Service, Action::Read),
+    ("updateService", Resource::Service, Action::Update),
+    ("listAgreementTemplates", Resource::AgreementTemplate, Action::Read),
+    ("getAgreementTemplate", Resource::AgreementTemplate, Action::Read),
+    ("putAgreementTemplate", Resource::AgreementTemplate, Action::Update),
+];
 
 #[derive(Tags)]
 enum ApiTags {
@@ -64,12 +81,16 @@ pub struct OrganisationView {
     pub id: i64,
     pub kind: OrgKindName,
     pub name_zh: String,
+    #[oai(nullable)]
     pub name_en: Option<String>,
     /// Unified social credit code (统一社会信用代码).
+    #[oai(nullable)]
     pub credit_code: Option<String>,
     /// The vendor, for direct teams and equity partners.
+    #[oai(nullable)]
     pub parent_id: Option<i64>,
     /// The vendor's stake in an equity partner, a fraction ("0.30").
+    #[oai(nullable)]
     pub equity_stake: Option<DecimalText>,
     /// Regions served (for a client: where it is).
     pub regions: Vec<String>,
@@ -78,11 +99,16 @@ pub struct OrganisationView {
     /// Service categories offered.
     pub categories: Vec<String>,
     /// Maximum concurrent orders.
+    #[oai(nullable)]
     pub capacity: Option<i32>,
+    #[oai(nullable)]
     pub tier: Option<TierName>,
     pub status: OrgStatusName,
+    #[oai(nullable)]
     pub contact_name: Option<String>,
+    #[oai(nullable)]
     pub contact_phone: Option<String>,
+    #[oai(nullable)]
     pub contact_email: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -146,11 +172,15 @@ platform::page_of!(OrganisationPage, OrganisationView);
 pub struct CreateOrganisationRequest {
     pub kind: OrgKindName,
     pub name_zh: String,
+    #[oai(nullable)]
     pub name_en: Option<String>,
+    #[oai(nullable)]
     pub credit_code: Option<String>,
     /// Direct teams and equity partners belong to the vendor; this defaults to it.
+    #[oai(nullable)]
     pub parent_id: Option<i64>,
     /// Required for an equity partner: the vendor's stake, above 0 and below 0.50.
+    #[oai(nullable)]
     pub equity_stake: Option<DecimalText>,
     #[oai(default)]
     pub regions: Vec<String>,
@@ -158,11 +188,16 @@ pub struct CreateOrganisationRequest {
     pub industries: Vec<String>,
     #[oai(default)]
     pub categories: Vec<String>,
+    #[oai(nullable)]
     pub capacity: Option<i32>,
     /// Partners start as `registered` unless stated.
+    #[oai(nullable)]
     pub tier: Option<TierName>,
+    #[oai(nullable)]
     pub contact_name: Option<String>,
+    #[oai(nullable)]
     pub contact_phone: Option<String>,
+    #[oai(nullable)]
     pub contact_email: Option<String>,
 }
 
@@ -227,16 +262,22 @@ impl TryFrom<CreateOrganisationRequest> for Profile {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateOrganisationRequest {
+    #[oai(nullable)]
     pub name_zh: Option<String>,
     pub name_en: MaybeUndefined<String>,
     pub credit_code: MaybeUndefined<String>,
     pub equity_stake: MaybeUndefined<DecimalText>,
+    #[oai(nullable)]
     pub regions: Option<Vec<String>>,
+    #[oai(nullable)]
     pub industries: Option<Vec<String>>,
+    #[oai(nullable)]
     pub categories: Option<Vec<String>>,
     pub capacity: MaybeUndefined<i32>,
+    #[oai(nullable)]
     pub tier: Option<TierName>,
     /// `suspended` stops its users from signing in.
+    #[oai(nullable)]
     pub status: Option<OrgStatusName>,
     pub contact_name: MaybeUndefined<String>,
     pub contact_phone: MaybeUndefined<String>,
@@ -292,7 +333,7 @@ impl TryFrom<UpdateOrganisationRequest> for OrgPatch {
 
 /// A default delivery milestone of a service.
 #[derive(Object, Debug, Clone)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct MilestoneDefView {
     /// a-z, 0-9 and '_'.
     pub code: String,
@@ -331,11 +372,13 @@ pub struct ServiceView {
     pub name_zh: String,
     pub name_en: String,
     pub category: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Certification codes an implementer must hold (valid) to deliver it.
     pub required_certifications: Vec<String>,
     /// The default delivery milestones (SOP) of its orders.
     pub milestones: Vec<MilestoneDefView>,
+    #[oai(nullable)]
     pub agreement_template: Option<String>,
     pub status: ServiceStatusName,
     pub created_at: DateTime<Utc>,
@@ -391,10 +434,12 @@ pub struct CreateServiceRequest {
     pub name_zh: String,
     pub name_en: String,
     pub category: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     #[oai(default)]
     pub required_certifications: Vec<String>,
     pub milestones: Vec<MilestoneDefView>,
+    #[oai(nullable)]
     pub agreement_template: Option<String>,
 }
 
@@ -424,14 +469,20 @@ impl Example for CreateServiceRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateServiceRequest {
+    #[oai(nullable)]
     pub name_zh: Option<String>,
+    #[oai(nullable)]
     pub name_en: Option<String>,
+    #[oai(nullable)]
     pub category: Option<String>,
     pub description: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub required_certifications: Option<Vec<String>>,
+    #[oai(nullable)]
     pub milestones: Option<Vec<MilestoneDefView>>,
     pub agreement_template: MaybeUndefined<String>,
     /// `retired`: no longer sold; existing orders continue.
+    #[oai(nullable)]
     pub status: Option<ServiceStatusName>,
 }
 
@@ -516,17 +567,19 @@ pub enum BasisName {
 
 /// One rule of an agreement, applied in order; the vendor takes what the rules leave.
 #[derive(Object, Debug, Clone)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct AgreementRuleView {
     pub beneficiary: BeneficiaryName,
     /// The stream the rule applies to.
     pub stream: AppliesName,
     /// Only this contract line (its number); every line when absent.
+    #[oai(nullable)]
     pub line_no: Option<i32>,
     /// `gross`: of what was paid on the line and stream; `remainder`: of what the rules
     /// before it left.
     pub basis: BasisName,
     /// The rate ("0.40"); absent for the subcontractor, whose terms are those of its award.
+    #[oai(nullable)]
     pub rate: Option<DecimalText>,
     /// The share is held back until the line's order is accepted.
     #[oai(default)]
@@ -582,8 +635,11 @@ pub fn rules_from(views: &[AgreementRuleView]) -> Result<Vec<Rule>, Error> {
 
 /// A tier's overrides of the signer's rates.
 #[derive(Object, Debug, Clone)]
+#[oai(deny_unknown_fields)]
 pub struct TierRatesView {
+    #[oai(nullable)]
     pub first_year: Option<DecimalText>,
+    #[oai(nullable)]
     pub maintenance: Option<DecimalText>,
 }
 
@@ -644,7 +700,7 @@ impl From<AgreementTemplate> for AgreementTemplateView {
 
 /// A template to create or replace.
 #[derive(Object, Debug, Clone)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct PutAgreementTemplateRequest {
     pub name_zh: String,
     pub name_en: String,

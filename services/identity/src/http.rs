@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use kernel::{Action, Resource};
 use kernel::{Email, Locale, Relation, Role};
 use platform::api_types::{Accepted, Done, LocaleName, OrgKindName, RoleName};
 use platform::audit::AuditFilter;
-use platform::http::{ApiResult, Caller, page_request};
+use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{Any, Example, MaybeUndefined};
@@ -18,6 +19,21 @@ use crate::app::{Identity, InitialPassword, NewUser, UserDetails, UserPatch};
 use crate::audit::AuditLog;
 use crate::domain::UserStatus;
 use crate::store::UserFilter;
+
+/// What each operation of this API asks of the policy first (`platform::http::Gate`): a role
+/// the policy does not allow the action at all gets its 403 before the request is validated.
+pub const PERMITS: &[OperationPermit] = &[
+    ("logout", Resource::Session, Action::Revoke),
+    ("getMe", Resource::User, Action::Read),
+    ("updateMe", Resource::User, Action::Update),
+    ("changeMyPassword", Resource::User, Action::Update),
+    ("listUsers", Resource::User, Action::Read),
+    ("createUser", Resource::User, Action::Create),
+    ("getUser", Resource::User, Action::Read),
+    ("updateUser", Resource::User, Action::Update),
+    ("setUserRoles", Resource::UserRole, Action::Update),
+    ("listAuditEvents", Resource::AuditEvent, Action::Read),
+];
 
 #[derive(Tags)]
 enum ApiTags {
@@ -63,7 +79,9 @@ pub struct OrgSummary {
     pub id: i64,
     pub kind: OrgKindName,
     pub name_zh: String,
+    #[oai(nullable)]
     pub name_en: Option<String>,
+    #[oai(nullable)]
     pub parent_id: Option<i64>,
 }
 
@@ -102,6 +120,7 @@ pub struct MeView {
     pub id: i64,
     pub email: String,
     pub display_name: String,
+    #[oai(nullable)]
     pub phone: Option<String>,
     pub locale: LocaleName,
     pub roles: Vec<RoleName>,
@@ -154,12 +173,14 @@ pub struct UserView {
     pub org_name: String,
     pub email: String,
     pub display_name: String,
+    #[oai(nullable)]
     pub phone: Option<String>,
     pub locale: LocaleName,
     pub status: UserStatusName,
     pub roles: Vec<RoleName>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub last_login_at: Option<DateTime<Utc>>,
 }
 
@@ -208,16 +229,19 @@ impl From<UserDetails> for UserView {
 pub struct CreateUserRequest {
     /// The user's organisation. Defaults to the caller's own; only the platform admin may name
     /// another one.
+    #[oai(nullable)]
     pub org_id: Option<i64>,
     pub email: String,
     pub display_name: String,
+    #[oai(nullable)]
     pub phone: Option<String>,
     /// Defaults to `zh-CN`.
+    #[oai(nullable)]
     pub locale: Option<LocaleName>,
     /// At least one; each must exist in the organisation's kind.
     pub roles: Vec<RoleName>,
     /// Set a password now. Without one the user is invited by e-mail to choose it.
-    #[oai(write_only)]
+    #[oai(nullable, write_only)]
     pub password: Option<String>,
 }
 
@@ -238,11 +262,14 @@ impl Example for CreateUserRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    #[oai(nullable)]
     pub display_name: Option<String>,
     /// `null` clears the phone number.
     pub phone: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub locale: Option<LocaleName>,
     /// `active` or `disabled`. Disabling ends the user's sessions. Not for your own account.
+    #[oai(nullable)]
     pub status: Option<UserStatusName>,
 }
 
@@ -260,9 +287,11 @@ impl Example for UpdateUserRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateMeRequest {
+    #[oai(nullable)]
     pub display_name: Option<String>,
     /// `null` clears the phone number.
     pub phone: MaybeUndefined<String>,
+    #[oai(nullable)]
     pub locale: Option<LocaleName>,
 }
 
@@ -337,15 +366,20 @@ pub struct AuditEventView {
     pub id: i64,
     pub at: DateTime<Utc>,
     /// The user who made the change; absent for the system (CLI, seed, background jobs).
+    #[oai(nullable)]
     pub actor_user_id: Option<i64>,
     pub actor: String,
     /// `resource.verb`, e.g. `organisation.updated`.
     pub action: String,
     pub resource_kind: String,
     pub resource_id: String,
+    #[oai(nullable)]
     pub org_id: Option<i64>,
+    #[oai(nullable)]
     pub before: Option<Any<serde_json::Value>>,
+    #[oai(nullable)]
     pub after: Option<Any<serde_json::Value>>,
+    #[oai(nullable)]
     pub request_id: Option<String>,
 }
 

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use kernel::{Action, Resource};
 use kernel::{Error, Fen, Rate, Stream};
 use platform::api_types::DecimalText;
-use platform::http::{ApiResult, Caller, page_request};
+use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -13,6 +14,25 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::app::{Balance, EntryFilter, Ledger, NewPayment, RecordedPayment, SettleSummary};
 use crate::store::{entry, payment};
+
+/// What each operation of this API asks of the policy first (`platform::http::Gate`): a role
+/// the policy does not allow the action at all gets its 403 before the request is validated.
+pub const PERMITS: &[OperationPermit] = &[
+    ("recordPayment", Resource::Payment, Action::Create),
+    ("listPayments", Resource::Payment, Action::Read),
+    ("runSettlement", Resource::Settlement, Action::Run),
+    ("listLedgerEntries", Resource::Ledger, Action::Read),
+    ("listBalances", Resource::Ledger, Action::Read),
+    ("runPayout", Resource::Payout, Action::Run),
+    ("listPayouts", Resource::Payout, Action::Read),
+    ("getPayout", Resource::Payout, Action::Read),
+    ("approvePayout", Resource::Payout, Action::Approve),
+    ("downloadPayout", Resource::Payout, Action::Read),
+    ("listStatements", Resource::Statement, Action::Read),
+    ("getStatement", Resource::Statement, Action::Read),
+    ("downloadStatement", Resource::Statement, Action::Read),
+    ("equityEarningsReport", Resource::Report, Action::Read),
+];
 
 #[derive(Tags)]
 enum ApiTags {
@@ -39,17 +59,19 @@ pub enum StreamName {
 /// A payment to record. Refunds are negative amounts, at most what was paid on the line and
 /// stream.
 #[derive(Object, Debug, Clone)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct RecordPaymentRequest {
     pub contract_id: i64,
     /// The contract line (1, 2, …) the money is for.
     pub line_no: i32,
     pub stream: StreamName,
     /// The contract year: 1 for `first_year` (the default), 2 or later for `maintenance`.
+    #[oai(nullable)]
     pub year: Option<i32>,
     /// "20000.00"; negative for a refund.
     pub amount: DecimalText,
     pub received_on: NaiveDate,
+    #[oai(nullable)]
     pub note: Option<String>,
 }
 
@@ -77,9 +99,11 @@ pub struct PaymentView {
     pub year: i32,
     pub amount: DecimalText,
     pub received_on: NaiveDate,
+    #[oai(nullable)]
     pub note: Option<String>,
     pub recorded_at: DateTime<Utc>,
     /// When settlement posted its shares (absent until then).
+    #[oai(nullable)]
     pub settled_at: Option<DateTime<Utc>>,
 }
 
@@ -162,11 +186,15 @@ pub struct EntryView {
     pub id: i64,
     /// Entries of one transaction balance (debits = credits).
     pub txn_id: i64,
+    #[oai(nullable)]
     pub contract_id: Option<i64>,
+    #[oai(nullable)]
     pub line_id: Option<i64>,
+    #[oai(nullable)]
     pub stream: Option<String>,
     /// The payment whose share this is (absent for a release or re-split on acceptance or
     /// cancellation).
+    #[oai(nullable)]
     pub payment_id: Option<i64>,
     pub party_id: i64,
     /// `payable`, `held`, `vendor_revenue` or `cash`.
@@ -177,10 +205,13 @@ pub struct EntryView {
     pub kind: String,
     /// The agreement rule (its index in the contract's snapshot) behind the share; absent
     /// for the vendor's rest and for cash.
+    #[oai(nullable)]
     pub rule: Option<i32>,
     /// The rate of that rule ("0.40"), or
+    #[oai(nullable)]
     pub rate: Option<DecimalText>,
     /// the fixed fee it covers.
+    #[oai(nullable)]
     pub fee: Option<DecimalText>,
     pub at: DateTime<Utc>,
 }

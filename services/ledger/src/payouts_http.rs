@@ -46,11 +46,12 @@ pub enum PayoutStatusName {
 
 /// A payout run to make.
 #[derive(Object, Debug, Clone)]
-#[oai(example)]
+#[oai(example, deny_unknown_fields)]
 pub struct RunPayoutRequest {
     /// The month, in park time (UTC+8): "2026-10".
     pub period: String,
     /// The smallest balance to pay (yuan); the configured minimum when absent.
+    #[oai(nullable)]
     pub minimum: Option<DecimalText>,
 }
 
@@ -67,6 +68,7 @@ pub struct PayeeView {
     pub party_id: i64,
     pub party_name: String,
     /// 统一社会信用代码, for the bank transfer.
+    #[oai(nullable)]
     pub credit_code: Option<String>,
     pub amount: DecimalText,
 }
@@ -99,9 +101,13 @@ pub struct PayoutView {
     /// True when the total is above the two-person limit: two different people approve.
     pub dual_approval: bool,
     pub created_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub first_approved_by: Option<i64>,
+    #[oai(nullable)]
     pub first_approved_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub approved_by: Option<i64>,
+    #[oai(nullable)]
     pub approved_at: Option<DateTime<Utc>>,
 }
 
@@ -279,14 +285,22 @@ pub struct StatementLineView {
     pub kind: String,
     /// Positive when it adds to what the park owes the party.
     pub amount: DecimalText,
+    #[oai(nullable)]
     pub contract_no: Option<String>,
+    #[oai(nullable)]
     pub line_no: Option<i32>,
+    #[oai(nullable)]
     pub stream: Option<String>,
+    #[oai(nullable)]
     pub payment_id: Option<i64>,
+    #[oai(nullable)]
     pub payout_id: Option<i64>,
     /// The agreement rule (1-based) that produced it.
+    #[oai(nullable)]
     pub rule: Option<i32>,
+    #[oai(nullable)]
     pub rate: Option<DecimalText>,
+    #[oai(nullable)]
     pub fee: Option<DecimalText>,
 }
 

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use kernel::{Action, Resource};
 use kernel::{Error, Fen, Rate};
 use platform::api_types::{DecimalText, OrgKindName};
-use platform::http::{ApiResult, Caller, page_request};
+use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use platform::idempotency::IdempotencyKey;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -18,6 +19,36 @@ use crate::app::{
 };
 use crate::domain::{self, Mode, OrderStatus, Reason, Stars, Terms};
 use crate::store::{ContractFilter, OrderFilter, PoolFilter, bid, milestone, order};
+
+/// What each operation of this API asks of the policy first (`platform::http::Gate`): a role
+/// the policy does not allow the action at all gets its 403 before the request is validated.
+pub const PERMITS: &[OperationPermit] = &[
+    ("createContract", Resource::Contract, Action::Create),
+    ("listContracts", Resource::Contract, Action::Read),
+    ("getContract", Resource::Contract, Action::Read),
+    ("listOrders", Resource::Order, Action::Read),
+    ("getOrder", Resource::Order, Action::Read),
+    ("getRecommendations", Resource::Order, Action::Dispatch),
+    ("dispatchOrder", Resource::Order, Action::Dispatch),
+    ("subcontractOrder", Resource::Order, Action::Dispatch),
+    ("cancelOrder", Resource::Order, Action::Dispatch),
+    ("assignImplementers", Resource::Order, Action::Assign),
+    ("completeMilestone", Resource::Order, Action::Complete),
+    ("deliverOrder", Resource::Order, Action::Deliver),
+    ("acceptOrder", Resource::Order, Action::Accept),
+    ("disputeOrder", Resource::Order, Action::Accept),
+    ("resolveDispute", Resource::Order, Action::Resolve),
+    ("listOverdueMilestones", Resource::Order, Action::Dispatch),
+    ("listSubcontracts", Resource::Subcontract, Action::Read),
+    ("getSubcontract", Resource::Subcontract, Action::Read),
+    ("claimSubcontract", Resource::Subcontract, Action::Claim),
+    ("submitBid", Resource::Subcontract, Action::Claim),
+    ("awardSubcontract", Resource::Subcontract, Action::Award),
+    ("rateOrder", Resource::Order, Action::Rate),
+    ("editRating", Resource::Order, Action::Rate),
+    ("replyToRating", Resource::Rating, Action::Reply),
+    ("getQuality", Resource::Rating, Action::Read),
+];
 
 #[derive(Tags)]
 enum ApiTags {
@@ -155,6 +186,7 @@ pub struct LineView {
     pub service: ServiceRefView,
     pub amount: DecimalText,
     /// The order that delivers this line.
+    #[oai(nullable)]
     pub order_id: Option<i64>,
 }
 
@@ -167,6 +199,7 @@ pub struct ContractView {
     pub contract_no: String,
     pub client: OrgRefView,
     pub signer: OrgRefView,
+    #[oai(nullable)]
     pub account_manager_id: Option<i64>,
     pub signed_on: NaiveDate,
     pub term_years: i32,
@@ -174,6 +207,7 @@ pub struct ContractView {
     pub annual_maintenance_fee: DecimalText,
     pub status: String,
     pub lines: Vec<LineView>,
+    #[oai(nullable)]
     pub agreement: Option<Any<serde_json::Value>>,
     pub created_at: DateTime<Utc>,
 }
@@ -242,6 +276,7 @@ platform::created_response!(ContractCreated, ContractView);
 platform::created_response!(BidSubmitted, SubcontractView);
 
 #[derive(Object, Debug)]
+#[oai(deny_unknown_fields)]
 pub struct LineRequest {
     /// The service's code.
     pub service: String,
@@ -256,6 +291,7 @@ pub struct CreateContractRequest {
     /// equity partner.
     pub signer_id: i64,
     /// The signer's account manager for this client (shown to subcontractors).
+    #[oai(nullable)]
     pub account_manager_id: Option<i64>,
     pub signed_on: NaiveDate,
     pub term_years: i32,
@@ -266,6 +302,7 @@ pub struct CreateContractRequest {
     /// The agreement template to sign under (its current version is snapshotted into the
     /// contract, with the signer's tier rates); defaults to the first line's service template,
     /// else `standard`.
+    #[oai(nullable)]
     pub agreement_template: Option<String>,
 }
 
@@ -300,6 +337,7 @@ pub struct MilestoneView {
     pub due_on: NaiveDate,
     /// `pending`, `done` or `accepted`.
     pub status: String,
+    #[oai(nullable)]
     pub done_at: Option<DateTime<Utc>>,
     /// Pending and past its due date.
     pub overdue: bool,
@@ -333,6 +371,7 @@ pub struct SubcontractSummary {
     /// `open`, `awarded`, `withdrawn` or `lapsed`.
     pub status: String,
     pub claim_deadline: DateTime<Utc>,
+    #[oai(nullable)]
     pub winner_id: Option<i64>,
 }
 
@@ -343,8 +382,11 @@ pub struct RatingView {
     pub timeliness: i16,
     pub communication: i16,
     pub outcome: i16,
+    #[oai(nullable)]
     pub comment: Option<String>,
+    #[oai(nullable)]
     pub reply: Option<String>,
+    #[oai(nullable)]
     pub replied_at: Option<DateTime<Utc>>,
     pub rated_at: DateTime<Utc>,
     /// The client may edit the rating until then.
@@ -363,32 +405,45 @@ pub struct OrderView {
     pub service: ServiceRefView,
     pub client: OrgRefView,
     pub signer: OrgRefView,
+    #[oai(nullable)]
     pub deliverer: Option<OrgRefView>,
     pub region: String,
+    #[oai(nullable)]
     pub industry: Option<String>,
     pub due_on: NaiveDate,
     /// The winner of a subcontract must assign a certified implementer by then.
+    #[oai(nullable)]
     pub assign_by: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub dispatched_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub delivered_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub on_time: Option<bool>,
+    #[oai(nullable)]
     pub accepted_at: Option<DateTime<Utc>>,
     /// The last dispatch note, cancellation or dispute reason.
+    #[oai(nullable)]
     pub note: Option<String>,
     pub milestones: Vec<MilestoneView>,
     pub implementers: Vec<PersonView>,
+    #[oai(nullable)]
     pub subcontract: Option<SubcontractSummary>,
+    #[oai(nullable)]
     pub rating: Option<RatingView>,
     /// What the deliverer is paid for executing the order, when it is paid an execution share
     /// or fee (it won the order from the pool, or was dispatched it on terms). Absent for
     /// clients.
+    #[oai(nullable)]
     pub execution: Option<ExecutionView>,
 }
 
 /// An executor's terms: a share of the line's first-year money, or a fixed fee taken from it.
 #[derive(Object, Debug)]
 pub struct ExecutionView {
+    #[oai(nullable)]
     pub share: Option<DecimalText>,
+    #[oai(nullable)]
     pub fixed_fee: Option<DecimalText>,
 }
 
@@ -513,9 +568,12 @@ pub struct DispatchRequest {
     /// signer's equity partner) gets: its share of the line's first-year money, e.g. "0.70" —
     /// or give `fixed_fee`. Required for such a deliverer, refused for the signer itself and
     /// the vendor's direct teams.
+    #[oai(nullable)]
     pub execution_share: Option<DecimalText>,
     /// A fixed fee taken from the line's first-year payments, at most the line's amount.
+    #[oai(nullable)]
     pub fixed_fee: Option<DecimalText>,
+    #[oai(nullable)]
     pub note: Option<String>,
 }
 
@@ -537,9 +595,12 @@ pub struct SubcontractRequest {
     pub mode: ModeName,
     /// The subcontractor's share of what the client pays for the line, e.g. "0.35" — or
     /// give `fixed_fee`.
+    #[oai(nullable)]
     pub execution_share: Option<DecimalText>,
+    #[oai(nullable)]
     pub fixed_fee: Option<DecimalText>,
     /// The lowest quality score (Bayesian-average stars, "1.00"–"5.00") a partner must have.
+    #[oai(nullable)]
     pub min_quality: Option<DecimalText>,
     pub claim_deadline: DateTime<Utc>,
     /// Certifications required beyond the service's own.
@@ -732,7 +793,9 @@ impl From<Recommendations> for RecommendationsView {
 pub struct BidView {
     pub id: i64,
     pub org_id: i64,
+    #[oai(nullable)]
     pub execution_share: Option<DecimalText>,
+    #[oai(nullable)]
     pub fee: Option<DecimalText>,
     pub plan: String,
     pub implementer_ids: Vec<i64>,
@@ -782,19 +845,26 @@ pub struct SubcontractView {
     pub reason: ReasonName,
     pub service: ServiceRefView,
     pub region: String,
+    #[oai(nullable)]
     pub industry: Option<String>,
     pub client_name: String,
     pub signer_name: String,
+    #[oai(nullable)]
     pub account_manager: Option<ContactView>,
+    #[oai(nullable)]
     pub execution_share: Option<DecimalText>,
+    #[oai(nullable)]
     pub fixed_fee: Option<DecimalText>,
+    #[oai(nullable)]
     pub min_quality: Option<String>,
     pub required_certifications: Vec<String>,
     pub claim_deadline: DateTime<Utc>,
     pub order_due_on: NaiveDate,
     pub milestones: Vec<PoolMilestoneView>,
+    #[oai(nullable)]
     pub winner_id: Option<i64>,
     /// The caller's own bid (tenders).
+    #[oai(nullable)]
     pub my_bid: Option<BidView>,
     /// Every bid: for the publisher only.
     pub bids: Vec<BidView>,
@@ -881,7 +951,9 @@ pub enum PoolSort {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct BidRequest {
+    #[oai(nullable)]
     pub execution_share: Option<DecimalText>,
+    #[oai(nullable)]
     pub fee: Option<DecimalText>,
     pub plan: String,
     /// The implementers the partner proposes; each must be certified for the order.
@@ -923,6 +995,7 @@ pub struct RatingRequest {
     pub timeliness: i16,
     pub communication: i16,
     pub outcome: i16,
+    #[oai(nullable)]
     pub comment: Option<String>,
 }
 
@@ -979,6 +1052,7 @@ pub struct QualityView {
     pub organisation: OrgRefView,
     pub score: String,
     pub ratings: i64,
+    #[oai(nullable)]
     pub mean: Option<String>,
     pub delivered: i64,
     pub on_time: i64,
@@ -1045,6 +1119,7 @@ pub struct OverdueView {
     pub order_id: i64,
     pub order_no: String,
     pub order_status: OrderStatusName,
+    #[oai(nullable)]
     pub deliverer_id: Option<i64>,
     pub code: String,
     pub name_zh: String,

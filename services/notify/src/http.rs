@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use platform::http::{ApiResult, Caller, page_request};
+use kernel::{Action, Resource};
+use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
@@ -14,6 +15,13 @@ use poem_openapi::{Enum, Object, OpenApi, Tags};
 use crate::app::Notifications;
 use crate::domain;
 use crate::store::{OutboxFilter, OutboxRow};
+
+/// What each operation of this API asks of the policy first (`platform::http::Gate`): a role
+/// the policy does not allow the action at all gets its 403 before the request is validated.
+pub const PERMITS: &[OperationPermit] = &[
+    ("listNotifications", Resource::Notification, Action::Read),
+    ("retryNotification", Resource::Notification, Action::Retry),
+];
 
 #[derive(Tags)]
 enum ApiTags {
@@ -42,8 +50,10 @@ pub struct NotificationView {
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
     pub next_attempt_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub sent_at: Option<DateTime<Utc>>,
     /// The last delivery error, if any.
+    #[oai(nullable)]
     pub last_error: Option<String>,
     pub message_id: String,
 }

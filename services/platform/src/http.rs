@@ -36,7 +36,7 @@ pub struct Problem {
     /// What went wrong, for a human.
     pub message: String,
     /// Structured facts about the error (the offending field, the current state), if any.
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(nullable, skip_serializing_if_is_none)]
     pub details: Option<Any<serde_json::Value>>,
     /// The request id; quote it when reporting a problem. Also in the `x-request-id` header.
     pub request_id: String,
@@ -86,6 +86,9 @@ pub enum ApiError {
     /// The request body is too large.
     #[oai(status = 413)]
     PayloadTooLarge(Json<Problem>),
+    /// The request body is not JSON (`Content-Type: application/json` is expected).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<Problem>),
     /// The request is well-formed but breaks a rule; `details` names the field.
     #[oai(status = 422)]
     Unprocessable(Json<Problem>),
@@ -162,13 +165,74 @@ impl From<crate::error::AppError> for ApiError {
 
 /// A framework-level problem (raised outside any operation) as a response.
 pub fn problem_response(status: poem::http::StatusCode, code: &str, message: impl Into<String>) -> poem::Response {
+    problem_body(status, code, message.into(), None)
+}
+
+/// [`problem_response`] with structured details.
+pub fn problem_response_with(
+    status: poem::http::StatusCode,
+    code: &str,
+    message: impl Into<String>,
+    details: serde_json::Value,
+) -> poem::Response {
+    problem_body(status, code, message.into(), Some(details))
+}
+
+fn problem_body(
+    status: poem::http::StatusCode,
+    code: &str,
+    message: String,
+    details: Option<serde_json::Value>,
+) -> poem::Response {
     let problem = Problem::new(code, message);
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "code": problem.code,
         "message": problem.message,
         "request_id": problem.request_id,
     });
+    if let Some(d) = details {
+        body["details"] = d;
+    }
     poem::Response::builder().status(status).content_type("application/json; charset=utf-8").body(body.to_string())
+}
+
+/// The operation a request was routed to (its `operationId`), set by the server's edge before
+/// the operation runs.
+#[derive(Clone, Debug)]
+pub struct OperationRef(pub std::sync::Arc<str>);
+
+/// What each operation asks of the policy before anything else of the request is looked at:
+/// the kind of resource and the action, as the operation's use case asks it first. A role that
+/// the policy does not allow that action at all gets its 403 here — whatever the body, the
+/// parameters or the content type — so a request is never validated for someone who may not
+/// make it. Whether a given *record* is the caller's is decided later, by the use case (404 or
+/// 403). Operations whose first check depends on the record (a user reading themself) are not
+/// listed, and are checked by their use case alone.
+pub struct Gate {
+    policy: Arc<crate::PolicyTable>,
+    permits: std::collections::HashMap<&'static str, (kernel::Resource, kernel::Action)>,
+}
+
+/// An operation and what it asks of the policy first.
+pub type OperationPermit = (&'static str, kernel::Resource, kernel::Action);
+
+impl Gate {
+    pub fn new(policy: Arc<crate::PolicyTable>, permits: impl IntoIterator<Item = OperationPermit>) -> Gate {
+        Gate { policy, permits: permits.into_iter().map(|(op, r, a)| (op, (r, a))).collect() }
+    }
+
+    /// The permit an operation asks for first, if it is listed.
+    pub fn permit_of(&self, operation: &str) -> Option<(kernel::Resource, kernel::Action)> {
+        self.permits.get(operation).copied()
+    }
+
+    /// 403 when the caller's roles may not take the operation's action at all.
+    pub fn admit(&self, caller: &Principal, operation: &str) -> Result<(), Error> {
+        match self.permits.get(operation) {
+            Some((resource, action)) => self.policy.permit(caller, *resource, *action).map(|_| ()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Resolves a bearer token to the caller. Implemented by `identity`.
@@ -184,11 +248,17 @@ pub trait Authenticate: Send + Sync + 'static {
 pub struct Caller(pub Principal);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let result = match req.data::<Arc<dyn Authenticate>>() {
-        Some(auth) => auth.authenticate(&bearer.token).await,
-        None => Err(Error::unexpected("no authenticator is installed")),
+    let refuse = |e: Error| poem::Error::from_response(ApiError::from(e).into_response());
+    let principal = match req.data::<Arc<dyn Authenticate>>() {
+        Some(auth) => auth.authenticate(&bearer.token).await.map_err(refuse)?,
+        None => return Err(refuse(Error::unexpected("no authenticator is installed"))),
     };
-    result.map_err(|e| poem::Error::from_response(ApiError::from(e).into_response()))
+    // Authorization comes before validation: the security scheme is the first thing an
+    // operation extracts, before its parameters and its body.
+    if let (Some(gate), Some(op)) = (req.data::<Arc<Gate>>(), req.data::<OperationRef>()) {
+        gate.admit(&principal, &op.0).map_err(refuse)?;
+    }
+    Ok(principal)
 }
 
 /// Parses the `limit` and `cursor` query parameters of a list operation.
@@ -204,7 +274,8 @@ macro_rules! page_of {
         #[oai(example)]
         pub struct $name {
             pub items: Vec<$item>,
-            /// Pass as `cursor` to get the next page; absent on the last page.
+            /// Pass as `cursor` to get the next page; null on the last page.
+            #[oai(nullable)]
             pub next_cursor: Option<String>,
         }
 
@@ -251,6 +322,20 @@ macro_rules! created_response {
                     $name::Created(poem_openapi::payload::Json(view), location)
                 }
             }
+        }
+    };
+}
+
+/// Declares the answer of a creation without an idempotency key: `201 Created` with the record
+/// and its `Location`.
+#[macro_export]
+macro_rules! created {
+    ($name:ident, $view:ty) => {
+        #[derive(poem_openapi::ApiResponse, Debug)]
+        pub enum $name {
+            /// Created; `Location` is where to read it.
+            #[oai(status = 201)]
+            Created(poem_openapi::payload::Json<$view>, #[oai(header = "Location")] String),
         }
     };
 }

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use platform::http::{REQUEST_ID, problem_response};
+use platform::http::{OperationRef, REQUEST_ID, problem_response, problem_response_with};
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response};
 use poem_openapi::OperationId;
@@ -20,6 +20,7 @@ use rand::RngCore;
 use tracing::Instrument;
 
 use crate::metrics::Metrics;
+use crate::routes::{Lookup, RouteIndex, query_names};
 
 /// How much of a refused body the server still reads (and throws away) before it answers, as a
 /// multiple of the limit, and for how long at most.
@@ -52,13 +53,19 @@ async fn read_within(body: Body, limit: usize) -> Option<Vec<u8>> {
 pub struct Edge {
     pub metrics: Arc<Metrics>,
     pub body_limit: usize,
+    pub routes: Arc<RouteIndex>,
 }
 
 impl<E: Endpoint + 'static> Middleware<E> for Edge {
     type Output = EdgeEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        EdgeEndpoint { inner: Arc::new(ep), metrics: self.metrics.clone(), body_limit: self.body_limit }
+        EdgeEndpoint {
+            inner: Arc::new(ep),
+            metrics: self.metrics.clone(),
+            body_limit: self.body_limit,
+            routes: self.routes.clone(),
+        }
     }
 }
 
@@ -66,6 +73,7 @@ pub struct EdgeEndpoint<E> {
     inner: Arc<E>,
     metrics: Arc<Metrics>,
     body_limit: usize,
+    routes: Arc<RouteIndex>,
 }
 
 fn request_id(req: &Request) -> String {
@@ -155,6 +163,10 @@ impl<E: Endpoint + 'static> Endpoint for EdgeEndpoint<E> {
             }
         }
 
+        if early.is_none() {
+            early = REQUEST_ID.scope(rid.clone(), async { self.route(&mut req, &method, &path) }).await;
+        }
+
         let (operation, mut resp) = match early {
             Some(resp) => ("edge".to_owned(), resp),
             None => {
@@ -222,6 +234,51 @@ impl<E: Endpoint + 'static> Endpoint for EdgeEndpoint<E> {
             tracing::info!(request_id = %rid, operation = %operation, status, latency_ms = elapsed.as_secs_f64() * 1000.0, "request");
         });
         Ok(resp)
+    }
+}
+
+impl<E> EdgeEndpoint<E> {
+    /// Finds the operation a request is for and tells it to the security scheme; refuses at
+    /// once a method its path does not take (405 with `Allow`) and a query parameter its
+    /// operation does not declare (400: a misspelt filter must not quietly return everything).
+    fn route(&self, req: &mut Request, method: &Method, path: &str) -> Option<Response> {
+        match self.routes.lookup(method, path) {
+            Lookup::Operation(op) => {
+                let unknown: Vec<String> = query_names(req.uri().query().unwrap_or(""))
+                    .into_iter()
+                    .filter(|name| !op.query.contains(name))
+                    .collect();
+                if !unknown.is_empty() {
+                    let known: Vec<&String> = op.query.iter().collect();
+                    return Some(problem_response_with(
+                        StatusCode::BAD_REQUEST,
+                        "unknown_parameter",
+                        format!(
+                            "{} does not take the query parameter{} {}",
+                            op.id,
+                            if unknown.len() == 1 { "" } else { "s" },
+                            unknown.join(", ")
+                        ),
+                        serde_json::json!({ "unknown": unknown, "known": known }),
+                    ));
+                }
+                req.set_data(OperationRef(op.id.clone()));
+                None
+            }
+            Lookup::OtherMethods(allowed) => {
+                let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+                let mut resp = problem_response(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    format!("{path} takes {allow}, not {method}"),
+                );
+                if let Ok(v) = HeaderValue::from_str(&allow) {
+                    resp.headers_mut().insert(header::ALLOW, v);
+                }
+                Some(resp)
+            }
+            Lookup::Unknown => None,
+        }
     }
 }
 

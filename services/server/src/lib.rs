@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod money_cli;
 pub mod ops;
 pub mod park;
+pub mod routes;
 pub mod seed;
 pub mod telemetry;
 

@@ -25,7 +25,7 @@ use migration::{Migrator, MigratorTrait};
 use notify::app::Notifications;
 use notify::http::NotificationApi;
 use notify::{Mailer, MailerConfig, Outbox, OutboxConfig, Templates};
-use platform::http::Authenticate;
+use platform::http::{Authenticate, Gate};
 use platform::{Db, PolicyTable};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Html;
@@ -39,6 +39,7 @@ use crate::config::Settings;
 use crate::edge::Edge;
 use crate::metrics::Metrics;
 use crate::ops::OperationsApi;
+use crate::routes::RouteIndex;
 
 pub type Apis = (
     AuthApi,
@@ -213,8 +214,10 @@ impl Park {
         let api = self.api();
         let docs = api.swagger_ui();
         let spec = api.spec_endpoint();
+        let routes = Arc::new(RouteIndex::from_spec(&serde_json::from_str(&api.spec()).unwrap_or_default()));
         let api = Arc::new(api.into_endpoint());
         let authenticator: Arc<dyn Authenticate> = self.identity.clone();
+        let gate = Arc::new(self.gate());
         Route::new()
             .nest_no_strip("/api", api.clone())
             .at("/healthz", api.clone())
@@ -224,7 +227,22 @@ impl Park {
             .nest("/docs", docs)
             .at("/", landing)
             .data(authenticator)
-            .with(Edge { metrics: self.metrics.clone(), body_limit: self.settings.server.body_limit_bytes })
+            .data(gate)
+            .with(Edge { metrics: self.metrics.clone(), body_limit: self.settings.server.body_limit_bytes, routes })
+    }
+
+    /// What every operation asks of the policy before its request is validated.
+    pub fn gate(&self) -> Gate {
+        let tables = [
+            identity::http::PERMITS,
+            directory::http::PERMITS,
+            certification::http::PERMITS,
+            marketplace::http::PERMITS,
+            ledger::http::PERMITS,
+            success::http::PERMITS,
+            notify::http::PERMITS,
+        ];
+        Gate::new(self.policy.clone(), tables.into_iter().flatten().copied())
     }
 
     /// The e-mail outbox worker of this park.
@@ -354,4 +372,48 @@ pub async fn serve(
         .run_with_graceful_shutdown(park.endpoint(), shutdown, Some(grace))
         .await
         .context("the HTTP server failed")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Operations that need a session but whose first check depends on the record (or on
+    /// nothing but the session): their use cases decide alone.
+    const DECIDED_BY_THE_USE_CASE: &[&str] = &["getReference"];
+
+    /// Every operation guarded by a bearer token says what it asks of the policy first (so it
+    /// refuses a role before validating its request), or is listed as decided by its use case.
+    #[test]
+    fn every_guarded_operation_is_gated() {
+        let spec: serde_json::Value =
+            serde_json::from_str(include_str!("../../../openapi/vpark.json")).unwrap_or_default();
+        let tables = [
+            identity::http::PERMITS,
+            directory::http::PERMITS,
+            certification::http::PERMITS,
+            marketplace::http::PERMITS,
+            ledger::http::PERMITS,
+            success::http::PERMITS,
+            notify::http::PERMITS,
+        ];
+        let gated: BTreeSet<&str> = tables.into_iter().flatten().map(|(op, _, _)| *op).collect();
+        let mut missing = Vec::new();
+        let mut guarded = BTreeSet::new();
+        for ops in spec["paths"].as_object().into_iter().flatten().map(|(_, ops)| ops) {
+            for op in ops.as_object().into_iter().flatten().map(|(_, op)| op) {
+                let id = op["operationId"].as_str().unwrap_or_default();
+                if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                    guarded.insert(id);
+                    if !gated.contains(id) && !DECIDED_BY_THE_USE_CASE.contains(&id) {
+                        missing.push(id);
+                    }
+                }
+            }
+        }
+        assert!(guarded.len() > 80, "the spec's operations were read: {}", guarded.len());
+        assert!(missing.is_empty(), "operations without a gate entry: {missing:?}");
+        let stale: Vec<&&str> = gated.iter().filter(|op| !guarded.contains(**op)).collect();
+        assert!(stale.is_empty(), "gate entries for operations that do not exist: {stale:?}");
+    }
 }

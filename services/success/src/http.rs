@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kernel::Fen;
-use platform::http::{ApiResult, Caller, page_request};
+use kernel::{Action, Resource};
+use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use platform::idempotency::IdempotencyKey;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -16,6 +17,26 @@ use crate::app::{self, CashFlow, Credit, KindPatch, MetricsQuery, MetricsReport,
 use crate::domain::{CreditRole, KindStatus, OutcomeKindDef, OutcomeReport, OutcomeStatus};
 use crate::metrics::{Average, Granularity, GroupBy, MetricRow, Ratio};
 use crate::store::{CashRow, OutcomeFilter};
+
+/// What each operation of this API asks of the policy first (`platform::http::Gate`): a role
+/// the policy does not allow the action at all gets its 403 before the request is validated.
+pub const PERMITS: &[OperationPermit] = &[
+    ("listOutcomeKinds", Resource::OutcomeKind, Action::Read),
+    ("createOutcomeKind", Resource::OutcomeKind, Action::Create),
+    ("updateOutcomeKind", Resource::OutcomeKind, Action::Update),
+    ("reportOutcome", Resource::Outcome, Action::Create),
+    ("listOutcomes", Resource::Outcome, Action::Read),
+    ("getOutcome", Resource::Outcome, Action::Read),
+    ("verifyOutcome", Resource::Outcome, Action::Verify),
+    ("rejectOutcome", Resource::Outcome, Action::Verify),
+    ("getSuccessMetrics", Resource::Metrics, Action::Read),
+    ("getCashFlow", Resource::CashFlow, Action::Read),
+    ("getTierThresholds", Resource::Tier, Action::Read),
+    ("putTierThresholds", Resource::Tier, Action::Update),
+    ("listScorecards", Resource::Tier, Action::Read),
+    ("listTierAssessments", Resource::Tier, Action::Read),
+    ("recomputeTiers", Resource::Tier, Action::Run),
+];
 
 #[derive(Tags)]
 enum ApiTags {
@@ -67,6 +88,7 @@ pub struct OutcomeKindView {
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     /// Reaching it within this many months of the client's first contract counts as a success.
     pub window_months: i32,
@@ -126,8 +148,10 @@ pub struct CreateOutcomeKindRequest {
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
+    #[oai(nullable)]
     pub description: Option<String>,
     /// 1 to 120; 36 (three years) when absent.
+    #[oai(nullable)]
     pub window_months: Option<i32>,
 }
 
@@ -146,11 +170,15 @@ impl Example for CreateOutcomeKindRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateOutcomeKindRequest {
+    #[oai(nullable)]
     pub name_zh: Option<String>,
+    #[oai(nullable)]
     pub name_en: Option<String>,
     pub description: MaybeUndefined<String>,
     /// Applies to milestones reported from now on.
+    #[oai(nullable)]
     pub window_months: Option<i32>,
+    #[oai(nullable)]
     pub status: Option<KindStatusName>,
 }
 
@@ -236,6 +264,7 @@ pub struct OutcomeView {
     pub kind_name_en: String,
     pub achieved_on: NaiveDate,
     pub title: String,
+    #[oai(nullable)]
     pub details: Option<String>,
     /// References to the evidence (certificate scans, public announcements).
     pub attachments: Vec<String>,
@@ -246,11 +275,16 @@ pub struct OutcomeView {
     pub window_end: NaiveDate,
     /// Reached inside the window: once verified, it counts as a success.
     pub in_window: bool,
+    #[oai(nullable)]
     pub reported_by: Option<i64>,
+    #[oai(nullable)]
     pub reporter_org_id: Option<i64>,
     pub reported_at: DateTime<Utc>,
+    #[oai(nullable)]
     pub reviewed_by: Option<i64>,
+    #[oai(nullable)]
     pub reviewed_at: Option<DateTime<Utc>>,
+    #[oai(nullable)]
     pub review_note: Option<String>,
     /// Once verified: the client, the organisations that had signed its contracts by that day,
     /// and those delivering their orders by then.
@@ -331,6 +365,7 @@ pub struct ReportOutcomeRequest {
     /// The day it was reached (the date on the certificate); not in the future.
     pub achieved_on: NaiveDate,
     pub title: String,
+    #[oai(nullable)]
     pub details: Option<String>,
     /// One to 20 references to the evidence.
     pub attachments: Vec<String>,
@@ -352,6 +387,7 @@ impl Example for ReportOutcomeRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct ReviewOutcomeRequest {
     /// Required for a rejection: what is wrong, so the reporter can put it right.
+    #[oai(nullable)]
     pub note: Option<String>,
 }
 
@@ -435,6 +471,7 @@ pub enum CashGroupByName {
 pub struct RatioView {
     pub numerator: i64,
     pub denominator: i64,
+    #[oai(nullable)]
     pub rate: Option<String>,
 }
 
@@ -448,6 +485,7 @@ impl From<Ratio> for RatioView {
 #[derive(Object, Debug, Clone)]
 pub struct AverageView {
     pub count: i64,
+    #[oai(nullable)]
     pub average: Option<String>,
 }
 
@@ -461,6 +499,7 @@ impl From<Average> for AverageView {
 #[derive(Object, Debug, Clone)]
 pub struct MetricRowView {
     /// The partner (grouped by partner).
+    #[oai(nullable)]
     pub org_id: Option<i64>,
     /// The partner's name, the region, the industry, or the period ("2026-03", "2026-Q1",
     /// "2026").
@@ -502,6 +541,7 @@ pub struct MetricsView {
     pub group_by: GroupByName,
     pub granularity: GranularityName,
     /// Set when the figures are those of the caller's organisation's business only.
+    #[oai(nullable)]
     pub restricted_to_org: Option<i64>,
     pub rows: Vec<MetricRowView>,
     /// The whole period and scope, each client counted once.

@@ -47,13 +47,17 @@ pub struct ThresholdView {
     /// First-year amounts signed plus accepted work delivered for other signers ("300000.00").
     pub min_revenue: DecimalText,
     /// Clients with a verified in-window success credited to the partner ÷ clients ("0.15").
+    #[oai(nullable)]
     pub min_success_rate: Option<DecimalText>,
     /// Valid credentials held by the partner's people, all certifications together.
     pub min_valid_credentials: i32,
     /// The quality score (Bayesian average of stars, as in dispatch), "4.30".
+    #[oai(nullable)]
     pub min_quality: Option<String>,
+    #[oai(nullable)]
     pub min_on_time_rate: Option<DecimalText>,
     /// Deliveries the client disputed ÷ deliveries, at most.
+    #[oai(nullable)]
     pub max_dispute_rate: Option<DecimalText>,
 }
 
@@ -142,6 +146,7 @@ pub struct ScorecardFigures {
     pub revenue: DecimalText,
     pub clients: i64,
     pub successes: i64,
+    #[oai(nullable)]
     pub success_rate: Option<DecimalText>,
     /// Valid credentials per certification code.
     pub valid_credentials: BTreeMap<String, i64>,
@@ -151,8 +156,10 @@ pub struct ScorecardFigures {
     pub ratings: i64,
     pub delivered: i64,
     pub on_time: i64,
+    #[oai(nullable)]
     pub on_time_rate: Option<DecimalText>,
     pub disputed: i64,
+    #[oai(nullable)]
     pub dispute_rate: Option<DecimalText>,
 }
 
@@ -199,6 +206,7 @@ pub struct ScorecardView {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub figures: ScorecardFigures,
+    #[oai(nullable)]
     pub next_tier: Option<TierName>,
     /// What the next tier asks that these figures miss: "revenue 120000.00 < 300000.00".
     pub next_tier_misses: Vec<String>,
@@ -271,6 +279,7 @@ pub struct AssessmentView {
     /// The month assessed ("2026-10"): its trailing twelve months.
     pub period: String,
     pub tier: TierName,
+    #[oai(nullable)]
     pub previous_tier: Option<TierName>,
     /// The scorecard as computed.
     pub scorecard: poem_openapi::types::Any<serde_json::Value>,
