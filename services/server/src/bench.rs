@@ -41,7 +41,7 @@ const INDUSTRIES: [&str; 4] = ["manufacturing", "software", "retail", "electroni
 /// (service, its category, the certification it needs)
 const SERVICES: [(&str, &str, &str); 3] =
     [("ERP-IMPL", "erp", "ERP-L2"), ("TAX-PLAN", "finance_tax", "TAX-ADV"), ("CONS-MGMT", "consulting", "PMP")];
-const PASSWORD: &str = "bench-password-1";
+pub(crate) const PASSWORD: &str = "bench-password-1";
 
 /// The regions partner `i` serves (the loader's pattern).
 fn regions_of(i: usize) -> Vec<&'static str> {
@@ -56,7 +56,7 @@ fn serves(i: usize, region: &str) -> bool {
     regions_of(i).contains(&region)
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn pct(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -64,7 +64,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -311,7 +311,7 @@ pub async fn run(settings: Settings, b: MarketplaceBench) -> anyhow::Result<()> 
 
 /// Loads partners (through the services) and the bulk of contracts, orders, milestones,
 /// subcontracts and ratings (with multi-row INSERTs). Returns the partners' admin e-mails.
-async fn load(park: &Park, b: &MarketplaceBench) -> anyhow::Result<Vec<String>> {
+pub(crate) async fn load(park: &Park, b: &MarketplaceBench) -> anyhow::Result<Vec<String>> {
     use certification::app::NewCredential;
     use certification::domain::{CredentialFacts, CredentialStatus};
     use directory::domain::{OrgStatus, Profile};

@@ -127,6 +127,10 @@ enum BenchCommand {
     /// Success metrics by partner for twelve months (p50/p99), a full tier recomputation and the
     /// daily credential sweep, with 100,000 orders, 20,000 clients, 5,000 implementers and 200 partners by default.
     Success(crate::bench_success::SuccessBench),
+    /// The console's reads side by side: requests per second, p50 and p99 at 16 connections
+    /// for /healthz, /me, an order, a page of orders (ops and a partner), the pool and a
+    /// contract's ledger entries, with 100,000 orders by default. Needs an empty database.
+    Reads(crate::bench_reads::ReadsBench),
 }
 
 #[derive(Args, Debug)]
@@ -211,6 +215,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Marketplace(b)) => crate::bench::run(settings, b).await,
         Command::Bench(BenchCommand::Settle(b)) => crate::bench_settle::run(settings, b).await,
         Command::Bench(BenchCommand::Success(b)) => crate::bench_success::run(settings, b).await,
+        Command::Bench(BenchCommand::Reads(b)) => crate::bench_reads::run(settings, b).await,
         Command::Settle => {
             let park = Park::open(settings, Arc::new(SystemClock)).await?;
             settle(&park).await

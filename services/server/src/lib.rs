@@ -2,6 +2,7 @@
 //! endpoint, the demo park, and the command line.
 
 pub mod bench;
+pub mod bench_reads;
 pub mod bench_settle;
 pub mod bench_success;
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod ops;
 pub mod park;
 pub mod routes;
 pub mod seed;
+pub mod spec;
 pub mod telemetry;
 
 pub use config::Settings;
