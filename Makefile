@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: help run run-dev test check fmt lint openapi build clean
+.PHONY: help run run-dev test fuzz check fmt lint openapi build clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -13,9 +13,13 @@ run: ## Run the park: SQLite in ./var, demo data, API + docs + console on http:/
 run-dev: ## The same, with a debug build (compiles faster, runs slower)
 	$(CARGO) run -p server --bin vpark -- serve
 
-test: ## Run every test (SQLite, and PostgreSQL at 127.0.0.1:5432 or VPARK_TEST_PG_URL)
+test: ## Run every test (SQLite, and PostgreSQL at 127.0.0.1:5432 or VPARK_TEST_PG_URL), then the API fuzzer
 	$(CARGO) build -p server --bin vpark
 	$(CARGO) test --workspace
+	tests/fuzz.sh
+
+fuzz: ## Schemathesis over the whole spec as ops, a subcontract partner and a client (needs the debug binary)
+	tests/fuzz.sh
 
 check: ## Formatting and lints, as CI runs them
 	$(CARGO) fmt --all -- --check

@@ -181,7 +181,7 @@ async fn invited_users_choose_their_password(b: Backend) {
             json!({"email": "Zhao.Lei@Yunfan-Tax.cn", "display_name": "赵磊", "roles": ["equity_staff"], "locale": "en"}),
         )
         .await;
-    let body = created.expect(200);
+    let body = created.created();
     assert_eq!(body["email"], "zhao.lei@yunfan-tax.cn", "addresses are lower-cased");
     assert_eq!(body["status"], "invited");
     assert_eq!(body["org_id"], equity.org_id);

@@ -18,7 +18,7 @@ async fn the_catalog_is_managed_by_the_platform_admin(b: Backend) {
     let admin = park.login("admin@vpark.demo").await;
     let body = json!({"code": "SME-ADV", "name_zh": "专精特新辅导师", "name_en": "Specialised SME advisor", "category": "high_tech", "validity_months": 24});
     let c = admin.post("/api/v1/certifications", body.clone()).await;
-    let id = c.expect(200)["id"].as_i64().unwrap_or_default();
+    let id = c.created()["id"].as_i64().unwrap_or_default();
     admin.post("/api/v1/certifications", body).await.problem(409, "code_taken");
     admin
         .post(
@@ -46,7 +46,7 @@ async fn ops_record_and_revoke_credentials(b: Backend) {
             json!({"user_id": implementer.id, "certification": "ERP-L1", "issued_on": today.to_string()}),
         )
         .await;
-    let c = r.expect(200).clone();
+    let c = r.created().clone();
     assert_eq!(c["status"], "earned");
     assert_eq!(c["valid"], true);
     assert_eq!(c["holder_name"], "李明");

@@ -121,7 +121,7 @@ async fn verified_evidence_earns_a_credential(b: Backend) {
     let c = implementer
         .post("/api/v1/credentials", json!({"user_id": implementer.id, "certification": "TAX-ADV"}))
         .await
-        .expect(200)
+        .expect(201)
         .clone();
     assert_eq!(c["status"], "in_progress");
     let cid = id(&c);
@@ -133,7 +133,7 @@ async fn verified_evidence_earns_a_credential(b: Backend) {
             json!({"kind": "exam", "title": "税务筹划师资格考试", "taken_on": (today - Duration::days(3)).to_string(), "exam_score": 81, "attachments": ["doc:EXAM-81"]}),
         )
         .await
-        .expect(200)
+        .expect(201)
         .clone();
     assert_eq!(ev["status"], "submitted");
     implementer
@@ -158,7 +158,11 @@ async fn verified_evidence_earns_a_credential(b: Backend) {
     assert!(queue.iter().any(|e| id(e) == id(&ev)));
     let eid = id(&ev);
     implementer.post(&format!("/api/v1/evidence/{eid}/verify"), json!({})).await.problem(403, "forbidden");
-    ops.post(&format!("/api/v1/evidence/{eid}/reject"), json!({})).await.problem(422, "invalid_field");
+    // A rejection says why: without a note it is refused (a missing field is a malformed body),
+    // with a blank one too (a field that breaks its rule).
+    let refused = ops.post(&format!("/api/v1/evidence/{eid}/reject"), json!({})).await;
+    assert!(refused.problem(400, "malformed_body")["message"].as_str().is_some_and(|m| m.contains("missing")));
+    ops.post(&format!("/api/v1/evidence/{eid}/reject"), json!({"note": "  "})).await.problem(422, "invalid_field");
     let r = ops.post(&format!("/api/v1/evidence/{eid}/verify"), json!({})).await.expect(200).clone();
     assert_eq!(r["evidence"]["status"], "verified");
     assert_eq!(r["credential"]["status"], "in_progress");
@@ -172,7 +176,7 @@ async fn verified_evidence_earns_a_credential(b: Backend) {
             let path = format!("/api/v1/credentials/{cid}/evidence");
             let body =
                 json!({"kind": "training", "title": title, "taken_on": today.to_string(), "training_hours": hours});
-            id(implementer.post(&path, body).await.expect(200))
+            id(implementer.post(&path, body).await.created())
         }
     };
     let bad = post_training(24, "未盖章的培训证明").await;
@@ -218,7 +222,7 @@ async fn accepted_and_rated_deliveries_earn_a_credential(b: Backend) {
             json!({"code": "ERP-PRO", "name_zh": "ERP 项目经理", "name_en": "ERP project manager", "category": "erp", "validity_months": 24}),
         )
         .await
-        .expect(200)
+        .expect(201)
         .clone();
     admin
         .put(
@@ -229,7 +233,7 @@ async fn accepted_and_rated_deliveries_earn_a_credential(b: Backend) {
         .expect(200);
     let chen = park.user_id("chen.yu@shulian-erp.cn").await;
     let c =
-        ops.post("/api/v1/credentials", json!({"user_id": chen, "certification": "ERP-PRO"})).await.expect(200).clone();
+        ops.post("/api/v1/credentials", json!({"user_id": chen, "certification": "ERP-PRO"})).await.expect(201).clone();
     assert_eq!(c["status"], "in_progress");
     let cid = id(&c);
     let p = ops.get(&format!("/api/v1/credentials/{cid}/progress")).await.expect(200).clone();

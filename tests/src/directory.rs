@@ -31,7 +31,7 @@ async fn the_platform_admin_registers_and_updates_organisations(b: Backend) {
     let park = spawn_park(b).await;
     let admin = park.login("admin@vpark.demo").await;
     let created = admin.post("/api/v1/organisations", subcontractor("苏州精工 ERP 实施服务有限公司")).await;
-    let org = created.expect(200).clone();
+    let org = created.created().clone();
     assert_eq!(org["kind"], "subcontract_partner");
     assert_eq!(org["tier"], "registered", "partners start registered");
     assert_eq!(org["status"], "active");
@@ -72,7 +72,7 @@ async fn the_rules_of_each_kind_of_organisation(b: Backend) {
     // A number where a decimal string belongs is a type error.
     admin.post("/api/v1/organisations", equity(json!(0.3))).await.problem(400, "malformed_body");
     let ok = admin.post("/api/v1/organisations", equity(json!("0.35"))).await;
-    let body = ok.expect(200);
+    let body = ok.created();
     assert_eq!(body["equity_stake"], "0.35");
     let vendor = admin.get("/api/v1/me").await.body["organisation"]["id"].clone();
     assert_eq!(body["parent_id"], vendor, "equity partners belong to the vendor");
@@ -116,10 +116,16 @@ async fn partners_see_only_their_own_organisation(b: Backend) {
     let sub = park.login("sub@vpark.demo").await;
     let r = sub.get("/api/v1/organisations?limit=200").await;
     let items = r.items();
-    assert_eq!(items.len(), 1);
-    assert_eq!(items[0]["id"], sub.org_id);
-    let client = park.login("client@vpark.demo").await;
-    sub.get(&format!("/api/v1/organisations/{}", client.org_id)).await.problem(404, "not_found");
+    // Its own, and the clients of the orders it delivers (views.rs tests which); no other
+    // partner, no other client.
+    assert!(items.iter().any(|o| o["id"] == sub.org_id));
+    assert!(items.iter().all(|o| o["id"] == sub.org_id || o["kind"] == "client"), "{items:?}");
+    let ops = park.login("ops@vpark.demo").await;
+    let clients = ops.get("/api/v1/organisations?kind=client&limit=200").await.items();
+    let stranger = clients.iter().find(|c| !items.iter().any(|o| o["id"] == c["id"])).cloned().unwrap_or_default();
+    sub.get(&format!("/api/v1/organisations/{}", stranger["id"])).await.problem(404, "not_found");
+    let other_partner = park.org_id_of("sub2@vpark.demo").await;
+    sub.get(&format!("/api/v1/organisations/{other_partner}")).await.problem(404, "not_found");
     sub.patch(&format!("/api/v1/organisations/{}", sub.org_id), json!({"capacity": 99}))
         .await
         .problem(403, "forbidden");
@@ -173,7 +179,7 @@ async fn the_service_catalog(b: Backend) {
     };
     admin.post("/api/v1/services", service("SME-SPEC", json!(["NOPE-1"]))).await.problem(422, "invalid_field");
     let created = admin.post("/api/v1/services", service("SME-SPEC", json!(["HT-ADV"]))).await;
-    let s = created.expect(200).clone();
+    let s = created.created().clone();
     assert_eq!(s["status"], "active");
     assert_eq!(s["milestones"][1]["due_days"], 45);
     admin.post("/api/v1/services", service("SME-SPEC", json!([]))).await.problem(409, "code_taken");

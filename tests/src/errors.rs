@@ -7,7 +7,67 @@ use serde_json::json;
 use crate::both;
 use crate::support::{Backend, spawn_park};
 
-both!(bad_input_is_a_clear_4xx_and_changes_nothing, oversized_bodies_are_refused, garbage_never_causes_a_500);
+both!(
+    bad_input_is_a_clear_4xx_and_changes_nothing,
+    oversized_bodies_are_refused,
+    garbage_never_causes_a_500,
+    the_edge_refuses_what_no_operation_declares,
+    a_role_that_may_not_act_is_refused_before_its_body_is_read
+);
+
+/// A misspelt filter, an extra field, a method a path does not take: each refused by name, so
+/// nothing is ever silently ignored.
+async fn the_edge_refuses_what_no_operation_declares(b: Backend) {
+    let park = spawn_park(b).await;
+    let ops = park.login("ops@vpark.demo").await;
+    let all = ops.get("/api/v1/orders?limit=200").await.items().len();
+    // An unknown query parameter is 400 naming it, on every kind of operation.
+    for path in
+        ["/api/v1/orders?signer=4", "/api/v1/orders/1?verbose=1", "/api/v1/me?x=1", "/api/v1/contracts?query=德清"]
+    {
+        let r = ops.get(path).await;
+        let body = r.problem(400, "unknown_parameter");
+        let name = path.split('?').nth(1).and_then(|q| q.split('=').next()).unwrap_or_default();
+        assert!(body["message"].as_str().is_some_and(|m| m.contains(name)), "{path}: {body}");
+    }
+    // The declared ones filter.
+    let signer = park.org_id_of("equity@vpark.demo").await;
+    let signed = ops.get(&format!("/api/v1/orders?signer_id={signer}&limit=200")).await.items();
+    assert!(!signed.is_empty() && signed.len() < all, "{} of {all}", signed.len());
+    // An unknown field in a body is 400 naming it.
+    let finance = park.login("finance@vpark.demo").await;
+    let payment = json!({"contract_id": 1, "line_no": 1, "stream": "first_year", "amount": "1.00",
+        "received_on": park.today().to_string(), "is_admin": true});
+    let r = finance.post("/api/v1/payments", payment).await;
+    assert!(r.problem(400, "malformed_body")["message"].as_str().is_some_and(|m| m.contains("is_admin")), "{}", r.body);
+    // A method the path does not take: 405 with the methods it does take.
+    let r = ops.raw(Method::TRACE, "/api/v1/orders", "application/json", Vec::new()).await;
+    r.problem(405, "method_not_allowed");
+    let allow = r.headers.get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(allow.contains("GET") && !allow.contains("TRACE"), "Allow: {allow}");
+    park.stop().await;
+}
+
+/// A role the policy does not allow an operation is told so (403) whatever its body or
+/// parameters say: it does not learn the operation's rules first.
+async fn a_role_that_may_not_act_is_refused_before_its_body_is_read(b: Backend) {
+    let park = spawn_park(b).await;
+    let client = park.login("client@vpark.demo").await;
+    for body in ["{}", "{\"kind\": 7}", "not json", "{\"name_zh\": \"x\", \"unknown\": true}"] {
+        let r = client.raw(Method::POST, "/api/v1/organisations", "application/json", body.as_bytes().to_vec()).await;
+        r.problem(403, "forbidden");
+    }
+    let r = client.raw(Method::POST, "/api/v1/organisations", "text/plain", b"x".to_vec()).await;
+    r.problem(403, "forbidden");
+    client.get("/api/v1/payments?limit=0").await.problem(403, "forbidden");
+    // A role that may act gets the body's problems.
+    let admin = park.login("admin@vpark.demo").await;
+    admin
+        .raw(Method::POST, "/api/v1/organisations", "application/json", b"{}".to_vec())
+        .await
+        .problem(400, "malformed_body");
+    park.stop().await;
+}
 
 async fn bad_input_is_a_clear_4xx_and_changes_nothing(b: Backend) {
     let park = spawn_park(b).await;
@@ -82,17 +142,17 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing(b: Backend) {
             400,
             "invalid_cursor",
         ),
-        case("forged cursor", Method::GET, "/api/v1/organisations?cursor=6331", json_ct, "", 400, "invalid_cursor"),
-        case("limit too large", Method::GET, "/api/v1/organisations?limit=100000", json_ct, "", 400, "invalid_limit"),
         case(
-            "limit not a number",
+            "cursor of bad grammar",
             Method::GET,
-            "/api/v1/organisations?limit=ten",
+            "/api/v1/organisations?cursor=12~zz",
             json_ct,
             "",
             400,
-            "invalid_parameter",
+            "invalid_cursor",
         ),
+        case("limit too large", Method::GET, "/api/v1/organisations?limit=100000", json_ct, "", 400, "invalid_limit"),
+        case("limit not a number", Method::GET, "/api/v1/organisations?limit=ten", json_ct, "", 400, "invalid_limit"),
         case(
             "unknown enum in query",
             Method::GET,

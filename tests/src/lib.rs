@@ -43,3 +43,5 @@ mod success;
 mod tiers;
 #[cfg(test)]
 mod users;
+#[cfg(test)]
+mod views;

@@ -230,7 +230,10 @@ async fn the_pool_shows_a_subcontractor_only_what_delivery_needs(b: Backend) {
     let sub2 = park.login("sub2@vpark.demo").await;
     assert!(sub2.get("/api/v1/subcontracts").await.items().iter().all(|s| s["id"] != sid));
     sub2.get(&format!("/api/v1/subcontracts/{sid}")).await.problem(404, "not_found");
-    sub2.post_empty(&format!("/api/v1/subcontracts/{sid}/claim")).await.problem(422, "not_eligible");
+    // Nor learns by claiming or bidding that it exists: the same 404, not its shortfalls.
+    sub2.post_empty(&format!("/api/v1/subcontracts/{sid}/claim")).await.problem(404, "not_found");
+    let bid = json!({"execution_share": "0.60", "plan": "我们来做"});
+    sub2.post(&format!("/api/v1/subcontracts/{sid}/bids"), bid).await.problem(404, "not_found");
 
     // Filters and cursor pagination over the pool.
     let already = sub.get("/api/v1/subcontracts?category=erp&limit=200").await.items().len();
@@ -537,7 +540,7 @@ async fn race_partners(park: &TestPark, n: usize) -> Vec<(String, String)> {
                     "industries": ["manufacturing"], "categories": ["erp"], "capacity": 5}),
             )
             .await
-            .expect(200)
+            .expect(201)
             .clone();
         let email = format!("race{i:02}@example.cn");
         let user = admin
@@ -547,7 +550,7 @@ async fn race_partners(park: &TestPark, n: usize) -> Vec<(String, String)> {
                     "roles": ["sub_admin", "implementer"], "password": "race-password-1"}),
             )
             .await
-            .expect(200)
+            .expect(201)
             .clone();
         admin
             .post(
@@ -555,7 +558,7 @@ async fn race_partners(park: &TestPark, n: usize) -> Vec<(String, String)> {
                 json!({"user_id": user["id"], "certification": "ERP-L2", "issued_on": park.today().to_string()}),
             )
             .await
-            .expect(200);
+            .expect(201);
         out.push((email, "race-password-1".to_owned()));
     }
     out
@@ -581,7 +584,9 @@ async fn claim_race(tokens: &[String], bases: &[String], sid: i64) -> Vec<u16> {
 }
 
 /// A claim checks the subcontract's requirements — the service's certification and those ops
-/// added when publishing — against the claimant's valid credentials, and names what is missing.
+/// added when publishing — against the claimant's valid credentials. Until it holds them all the
+/// subcontract is outside the partner's scope: not listed, not readable, and a claim is the same
+/// 404 (it does not learn that the subcontract exists, or what it lacks for it).
 async fn a_claim_needs_every_certification_the_subcontract_requires(b: Backend) {
     let park = spawn_park(b).await;
     let (email, password) = race_partners(&park, 1).await.remove(0);
@@ -600,34 +605,32 @@ async fn a_claim_needs_every_certification_the_subcontract_requires(b: Backend) 
         .clone();
     let sid = sub_id(&published);
     let claim = format!("/api/v1/subcontracts/{sid}/claim");
+    let unseen = |partner: &User| {
+        let (partner, claim) = (partner.clone(), claim.clone());
+        async move {
+            partner.get(&format!("/api/v1/subcontracts/{sid}")).await.problem(404, "not_found");
+            assert!(partner.get("/api/v1/subcontracts?limit=200").await.items().iter().all(|s| s["id"] != sid));
+            let refused = partner.post_empty(&claim).await.problem(404, "not_found").clone();
+            let text = refused.to_string();
+            assert!(!text.contains("PMP") && !text.contains("TAX-ADV"), "the refusal tells nothing: {text}");
+        }
+    };
 
     // It holds ERP-L2 (the service's) but neither of the two added.
-    let refused = partner.post_empty(&claim).await.problem(422, "not_eligible").clone();
-    let missing: BTreeSet<&str> = refused["details"]["reasons"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["code"] == "missing_certification")
-        .filter_map(|r| r["certification"].as_str())
-        .collect();
-    assert_eq!(missing, BTreeSet::from(["PMP", "TAX-ADV"]), "{refused}");
-    let message = refused["message"].as_str().unwrap_or_default();
-    assert!(message.contains("PMP") && message.contains("TAX-ADV"), "{message}");
-
+    unseen(&partner).await;
     // With one of them it still lacks the other.
     let user = park.user_id(&email).await;
     let issue = |code: &str| json!({"user_id": user, "certification": code, "issued_on": park.today().to_string()});
-    admin.post("/api/v1/credentials", issue("PMP")).await.expect(200);
-    let refused = partner.post_empty(&claim).await.problem(422, "not_eligible").clone();
-    let reasons = refused["details"]["reasons"].as_array().cloned().unwrap_or_default();
-    assert_eq!(reasons.len(), 1, "{refused}");
-    assert_eq!(reasons[0]["certification"], "TAX-ADV", "{refused}");
+    admin.post("/api/v1/credentials", issue("PMP")).await.expect(201);
+    unseen(&partner).await;
+    let org = park.org_id_of(&email).await;
 
-    // With all three it wins the order.
-    admin.post("/api/v1/credentials", issue("TAX-ADV")).await.expect(200);
+    // With all three it sees the subcontract and wins the order.
+    admin.post("/api/v1/credentials", issue("TAX-ADV")).await.expect(201);
+    partner.get(&format!("/api/v1/subcontracts/{sid}")).await.expect(200);
     let won = partner.post_empty(&claim).await.expect(200).clone();
     assert_eq!(won["status"], "dispatched", "{won}");
-    assert_eq!(won["deliverer"]["id"], park.org_id_of(&email).await, "{won}");
+    assert_eq!(won["deliverer"]["id"], org, "{won}");
     park.stop().await;
 }
 

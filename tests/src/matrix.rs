@@ -113,7 +113,7 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
             Some(
                 json!({"email": format!("matrix.{r}@example.cn"), "display_name": "矩阵", "roles": [staff_role], "password": "long-enough-1"}),
             ),
-            vec![200],
+            vec![201],
         ),
         "getUser" => (M::GET, format!("/api/v1/users/{me}"), None, vec![200]),
         "updateUser" => (M::PATCH, format!("/api/v1/users/{me}"), Some(json!({})), vec![200]),
@@ -127,7 +127,7 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
             Some(
                 json!({"kind": "client", "name_zh": format!("矩阵客户 {r}"), "regions": ["zhejiang"], "industries": ["software"]}),
             ),
-            vec![200],
+            vec![201],
         ),
         "getOrganisation" => (M::GET, format!("/api/v1/organisations/{org}"), None, vec![200]),
         "updateOrganisation" => (M::PATCH, format!("/api/v1/organisations/{org}"), Some(json!({})), vec![200]),
@@ -139,7 +139,7 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
                 json!({"code": format!("MX-{}", r.to_uppercase().replace('_', "-")), "name_zh": "矩阵", "name_en": "Matrix", "category": "erp",
                 "milestones": [{"code": "one", "name_zh": "一", "name_en": "One", "due_days": 1}]}),
             ),
-            vec![200],
+            vec![201],
         ),
         "getService" => (M::GET, "/api/v1/services/1".into(), None, vec![200]),
         "updateService" => (M::PATCH, "/api/v1/services/1".into(), Some(json!({})), vec![200]),
@@ -151,7 +151,7 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
             Some(
                 json!({"code": format!("MX-{}", r.to_uppercase().replace('_', "-")), "name_zh": "矩阵", "name_en": "Matrix", "category": "erp", "validity_months": 12}),
             ),
-            vec![200],
+            vec![201],
         ),
         "getCertification" => (M::GET, "/api/v1/certifications/1".into(), None, vec![200]),
         "updateCertification" => (M::PATCH, "/api/v1/certifications/1".into(), Some(json!({})), vec![200]),
@@ -163,11 +163,11 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
             "platform_admin" | "vendor_ops" => {
                 let cert = if r == "platform_admin" { "MKT-DIG" } else { "HR-PRO" };
                 let body = json!({"user_id": c.implementer_id, "certification": cert});
-                (M::POST, "/api/v1/credentials".into(), Some(body), vec![200])
+                (M::POST, "/api/v1/credentials".into(), Some(body), vec![201])
             }
             "implementer" => {
                 let body = json!({"user_id": me, "certification": "FIN-ADV"});
-                (M::POST, "/api/v1/credentials".into(), Some(body), vec![200])
+                (M::POST, "/api/v1/credentials".into(), Some(body), vec![201])
             }
             _ => (
                 M::POST,
@@ -197,19 +197,21 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
             vec![404],
         ),
         "listEvidence" => (M::GET, "/api/v1/evidence".into(), None, vec![200]),
+        "getEvidence" => (M::GET, format!("/api/v1/evidence/{MISSING}"), None, vec![404]),
         "verifyEvidence" => (M::POST, format!("/api/v1/evidence/{MISSING}/verify"), Some(json!({})), vec![404]),
         "rejectEvidence" => {
             (M::POST, format!("/api/v1/evidence/{MISSING}/reject"), Some(json!({"note": "矩阵"})), vec![404])
         }
         // ---- customer success
         "listOutcomeKinds" => (M::GET, "/api/v1/outcome-kinds".into(), None, vec![200]),
+        "getOutcomeKind" => (M::GET, "/api/v1/outcome-kinds/HNTE".into(), None, vec![200]),
         "createOutcomeKind" => (
             M::POST,
             "/api/v1/outcome-kinds".into(),
             Some(
                 json!({"code": format!("MX-{}", r.to_uppercase().replace('_', "-")), "name_zh": "矩阵", "name_en": "Matrix"}),
             ),
-            vec![200],
+            vec![201],
         ),
         "updateOutcomeKind" => (M::PATCH, "/api/v1/outcome-kinds/HNTE".into(), Some(json!({})), vec![200]),
         "reportOutcome" => (
@@ -235,7 +237,7 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
         ),
         "listScorecards" => (M::GET, "/api/v1/scorecards".into(), None, vec![200]),
         "listTierAssessments" => (M::GET, "/api/v1/tier-assessments".into(), None, vec![200]),
-        "recomputeTiers" => (M::POST, "/api/v1/tier-assessments".into(), Some(json!({"period": "1999-01"})), vec![200]),
+        "recomputeTiers" => (M::POST, "/api/v1/tier-assessments".into(), Some(json!({"period": "2000-01"})), vec![200]),
         // ---- the marketplace: lists on the caller's scope, actions on a record that does not
         // exist (an allowed role passes the policy and finds nothing: 404; a denied one: 403).
         "createContract" => {
@@ -326,8 +328,10 @@ fn request(op: &str, c: &Ctx) -> (Method, String, Option<Value>, Vec<u16>) {
             vec![400],
         ),
         "listPayments" => (M::GET, "/api/v1/payments".into(), None, vec![200]),
+        "getPayment" => (M::GET, format!("/api/v1/payments/{MISSING}"), None, vec![404]),
         "runSettlement" => (M::POST, "/api/v1/settlements".into(), None, vec![200]),
         "listLedgerEntries" => (M::GET, "/api/v1/ledger/entries".into(), None, vec![200]),
+        "getContractMoney" => (M::GET, format!("/api/v1/contracts/{MISSING}/money"), None, vec![404]),
         "listBalances" => (M::GET, "/api/v1/ledger/balances".into(), None, vec![200]),
         // A period that has not begun: allowed callers get past the policy to 422.
         "runPayout" => (M::POST, "/api/v1/payouts".into(), Some(json!({"period": "2099-01"})), vec![422]),

@@ -55,11 +55,11 @@ async fn entries(finance: &User, contract: i64) -> Vec<Value> {
     let mut all = Vec::new();
     let mut cursor = String::new();
     loop {
-        let r = finance.get(&format!("/api/v1/ledger/entries?contract_id={contract}&limit=200&cursor={cursor}")).await;
+        let r = finance.get(&format!("/api/v1/ledger/entries?contract_id={contract}&limit=200{cursor}")).await;
         let body = r.expect(200).clone();
         all.extend(r.items());
         match body["next_cursor"].as_str() {
-            Some(c) => cursor = c.to_owned(),
+            Some(c) => cursor = format!("&cursor={c}"),
             None => break,
         }
     }
@@ -206,7 +206,7 @@ async fn the_worked_example_splits_every_payment_to_the_cent(b: Backend) {
         .into_iter()
         .filter(|e| e["party_id"] == s && e["kind"] == "allocation")
         .collect();
-    assert!(!mine.is_empty() && mine.iter().all(|e| e["rule"] == 0 && e["rate"] == "0.70" && e["payment_id"].is_i64()));
+    assert!(!mine.is_empty() && mine.iter().all(|e| e["rule"] == 1 && e["rate"] == "0.70" && e["payment_id"].is_i64()));
 
     // Nothing left to post.
     let again = finance.post_empty("/api/v1/settlements").await.expect(200).clone();

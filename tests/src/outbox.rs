@@ -48,7 +48,7 @@ async fn invite(admin: &User, n: usize, tag: &str) -> Vec<String> {
                 json!({"email": email, "display_name": format!("用户{i}"), "roles": ["vendor_ops"], "locale": locale}),
             )
             .await
-            .expect(200);
+            .expect(201);
         emails.push(email);
     }
     emails

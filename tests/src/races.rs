@@ -476,7 +476,7 @@ async fn partner(a: &Arena, name: &str, capacity: i64) -> User {
                 "industries": ["manufacturing"], "categories": ["erp"], "capacity": capacity}),
         )
         .await
-        .expect(200)
+        .expect(201)
         .clone();
     let email = format!("{}@example.cn", id(&org));
     let user = admin
@@ -486,7 +486,7 @@ async fn partner(a: &Arena, name: &str, capacity: i64) -> User {
                 "roles": ["sub_admin", "implementer"], "password": "race-password-1"}),
         )
         .await
-        .expect(200)
+        .expect(201)
         .clone();
     admin
         .post(
@@ -494,7 +494,7 @@ async fn partner(a: &Arena, name: &str, capacity: i64) -> User {
             json!({"user_id": user["id"], "certification": "ERP-L2", "issued_on": a.park.today().to_string()}),
         )
         .await
-        .expect(200);
+        .expect(201);
     a.park.login_with(&email, "race-password-1").await
 }
 

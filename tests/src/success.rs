@@ -113,7 +113,8 @@ async fn outcome_milestones_are_reported_with_evidence_and_verified_once(b: Back
     // Only vendor ops review; a rejection says why; a rejected milestone may be reported again.
     let lid = id(&listed);
     client.post(&format!("/api/v1/outcomes/{lid}/verify"), json!({})).await.problem(403, "forbidden");
-    ops.post(&format!("/api/v1/outcomes/{lid}/reject"), json!({})).await.problem(422, "invalid_field");
+    ops.post(&format!("/api/v1/outcomes/{lid}/reject"), json!({})).await.problem(400, "malformed_body");
+    ops.post(&format!("/api/v1/outcomes/{lid}/reject"), json!({"note": " "})).await.problem(422, "invalid_field");
     let rejected = ops.post(&format!("/api/v1/outcomes/{lid}/reject"), json!({"note": "公告编号与交易所不符"})).await;
     assert_eq!(rejected.expect(200)["status"], "rejected");
     ops.post(&format!("/api/v1/outcomes/{lid}/verify"), json!({})).await.problem(409, "illegal_transition");
@@ -513,7 +514,7 @@ async fn the_outcome_catalog_is_kept_by_the_platform_admin(b: Backend) {
     }
     let new = json!({"code": "IPO-READY", "name_zh": "完成股改", "name_en": "Joint-stock reform completed"});
     client.post("/api/v1/outcome-kinds", new.clone()).await.problem(403, "forbidden");
-    let k = admin.post("/api/v1/outcome-kinds", new.clone()).await.expect(200).clone();
+    let k = admin.post("/api/v1/outcome-kinds", new.clone()).await.expect(201).clone();
     assert_eq!(k["window_months"], 36);
     admin.post("/api/v1/outcome-kinds", new).await.problem(409, "duplicate");
     admin.patch("/api/v1/outcome-kinds/IPO-READY", json!({"window_months": 0})).await.problem(422, "invalid_field");

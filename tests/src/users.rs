@@ -71,7 +71,9 @@ async fn organisation_admins_manage_their_own_people_only(b: Backend) {
     let sub = park.login("sub@vpark.demo").await;
     let new = |email: &str, roles: serde_json::Value| json!({"email": email, "display_name": "测试", "roles": roles, "password": "a-passphrase-1"});
     let r = sub.post("/api/v1/users", new("new.one@shulian-erp.cn", json!(["sub_staff", "implementer"]))).await;
-    assert_eq!(r.expect(200)["org_id"], sub.org_id);
+    assert_eq!(r.created()["org_id"], sub.org_id);
+    let location = r.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(sub.get(&location).await.expect(200)["email"], "new.one@shulian-erp.cn");
     // Roles of another kind of organisation: refused.
     sub.post("/api/v1/users", new("new.two@shulian-erp.cn", json!(["vendor_ops"]))).await.problem(422, "invalid_field");
     sub.post("/api/v1/users", new("new.two@shulian-erp.cn", json!([]))).await.problem(422, "invalid_field");

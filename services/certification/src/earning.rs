@@ -12,7 +12,7 @@ use kernel::{Action, Error, OrgKind, Page, PageRequest, Resource};
 use notify::Template;
 use platform::audit::{self, Change};
 use platform::{Actor, AppResult, Owner, Permit, Principal, finish};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde_json::json;
 
@@ -67,6 +67,54 @@ pub struct Evidence {
     pub reviewed_by: Option<i64>,
     pub reviewed_at: Option<DateTime<Utc>>,
     pub review_note: Option<String>,
+}
+
+/// What a person needs to recognise a piece of evidence: whose it is and towards what.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct EvidenceLabels {
+    pub user_name: String,
+    pub org_name: String,
+    pub certification_code: String,
+    pub certification_name_zh: String,
+    pub certification_name_en: String,
+}
+
+/// The labels of many pieces of evidence, in three queries whatever their number.
+async fn label_evidence<C: ConnectionTrait>(
+    conn: &C,
+    items: Vec<Evidence>,
+) -> AppResult<Vec<(Evidence, EvidenceLabels)>> {
+    let mut user_ids: Vec<i64> = items.iter().map(|e| e.user_id).collect();
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    let names: HashMap<i64, String> =
+        people::people(conn, &user_ids).await?.into_iter().map(|p| (p.id, p.display_name)).collect();
+    let orgs: HashMap<i64, String> = directory::store::organisation::Entity::find()
+        .filter(directory::store::organisation::Column::Id.is_in(items.iter().map(|e| e.org_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name_zh))
+        .collect();
+    let certs = store::certifications_of_credentials(conn, items.iter().map(|e| e.credential_id)).await?;
+    Ok(items
+        .into_iter()
+        .map(|e| {
+            let cert = certs.get(&e.credential_id);
+            let labels = EvidenceLabels {
+                user_name: names.get(&e.user_id).cloned().unwrap_or_default(),
+                org_name: orgs.get(&e.org_id).cloned().unwrap_or_default(),
+                certification_code: cert.map(|c| c.code.clone()).unwrap_or_default(),
+                certification_name_zh: cert.map(|c| c.name_zh.clone()).unwrap_or_default(),
+                certification_name_en: cert.map(|c| c.name_en.clone()).unwrap_or_default(),
+            };
+            (e, labels)
+        })
+        .collect())
+}
+
+async fn label_one<C: ConnectionTrait>(conn: &C, e: Evidence) -> AppResult<(Evidence, EvidenceLabels)> {
+    label_evidence(conn, vec![e]).await?.pop().ok_or_else(|| Error::unexpected("evidence vanished").into())
 }
 
 fn evidence_from(m: evidence::Model) -> AppResult<Evidence> {
@@ -358,11 +406,20 @@ impl Certifications {
         caller: &Principal,
         filter: &EvidenceFilter,
         page: &PageRequest,
-    ) -> AppResult<Page<Evidence>> {
+    ) -> AppResult<Page<(Evidence, EvidenceLabels)>> {
         let permit = self.policy.permit(caller, Resource::Evidence, Action::Read)?;
-        let rows = store::list_evidence(self.db.read(), &permit.scope(Some(caller)), filter, page).await?;
+        let conn = self.db.read();
+        let rows = store::list_evidence(conn, &permit.scope(Some(caller)), filter, page).await?;
         let items = rows.items.into_iter().map(evidence_from).collect::<AppResult<Vec<_>>>()?;
-        Ok(Page { items, next: rows.next })
+        Ok(Page { items: label_evidence(conn, items).await?, next: rows.next })
+    }
+
+    /// One piece of evidence in the caller's read scope (404 outside it).
+    pub async fn get_evidence(&self, caller: &Principal, id: i64) -> AppResult<(Evidence, EvidenceLabels)> {
+        let filter = EvidenceFilter { id: Some(id), ..EvidenceFilter::default() };
+        let page = PageRequest { limit: 1, ..PageRequest::default() };
+        let found = self.list_evidence(caller, &filter, &page).await?.items.pop();
+        found.ok_or_else(|| Error::not_found("evidence", id).into())
     }
 
     /// Records an exam result or training towards a credential (the implementer, their
@@ -372,10 +429,11 @@ impl Certifications {
         caller: &Principal,
         credential_id: i64,
         facts: EvidenceFacts,
-    ) -> AppResult<Evidence> {
+    ) -> AppResult<(Evidence, EvidenceLabels)> {
         let permit = self.policy.permit(caller, Resource::Evidence, Action::Create)?;
         let read = self.policy.permit(caller, Resource::Credential, Action::Read)?;
-        self.submit_evidence_as(&Actor::of(caller), Some(caller), &read, &permit, credential_id, facts).await
+        let e = self.submit_evidence_as(&Actor::of(caller), Some(caller), &read, &permit, credential_id, facts).await?;
+        label_one(self.db.write(), e).await
     }
 
     pub async fn submit_evidence_system(
@@ -455,9 +513,10 @@ impl Certifications {
         id: i64,
         verdict: EvidenceStatus,
         note: Option<String>,
-    ) -> AppResult<(Evidence, Credential)> {
+    ) -> AppResult<((Evidence, EvidenceLabels), Credential)> {
         let permit = self.policy.permit(caller, Resource::Evidence, Action::Verify)?;
-        self.review_evidence_as(&Actor::of(caller), Some(caller), &permit, id, verdict, note).await
+        let (e, c) = self.review_evidence_as(&Actor::of(caller), Some(caller), &permit, id, verdict, note).await?;
+        Ok((label_one(self.db.write(), e).await?, c))
     }
 
     pub async fn review_evidence_system(

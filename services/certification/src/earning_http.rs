@@ -3,6 +3,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use platform::api_types::CursorText;
+use platform::api_types::{CodeText, Line, Para, RejectRequest, StarsText};
 use platform::http::{ApiResult, Caller, page_request};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -11,7 +13,7 @@ use poem_openapi::{Enum, Object, OpenApi, Tags};
 
 use crate::app::Certifications;
 use crate::domain::{EvidenceFacts, EvidenceKind, EvidenceStatus};
-use crate::earning::{CertProgress, CredentialProgress, Evidence, RequirementsVersion};
+use crate::earning::{CertProgress, CredentialProgress, Evidence, EvidenceLabels, RequirementsVersion};
 use crate::http::CredentialView;
 use crate::requirements::{self, Criterion, Progress, Requirements};
 use crate::store::EvidenceFilter;
@@ -121,21 +123,22 @@ impl Example for RequirementsHistory {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct PublishRequirementsRequest {
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "100")))]
     pub exam_min_score: Option<i32>,
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000")))]
     pub training_hours: Option<i32>,
-    #[oai(default)]
-    pub delivery_services: Vec<String>,
-    #[oai(default)]
+    #[oai(default, validator(max_items = 20, unique_items))]
+    pub delivery_services: Vec<CodeText>,
+    #[oai(default, validator(minimum(value = "0"), maximum(value = "1000")))]
     pub delivery_count: i32,
     /// "4.0"; applies to the required deliveries.
     #[oai(nullable)]
-    pub min_average_rating: Option<String>,
+    pub min_average_rating: Option<StarsText>,
     /// 1 to 120; also becomes the certification's validity.
+    #[oai(validator(minimum(value = "1"), maximum(value = "120")))]
     pub validity_months: i32,
     #[oai(nullable)]
-    pub note: Option<String>,
+    pub note: Option<Para<2000>>,
 }
 
 impl Example for PublishRequirementsRequest {
@@ -167,6 +170,8 @@ pub enum EvidenceStatusName {
     Rejected,
 }
 
+platform::created!(EvidenceCreated, EvidenceView);
+
 /// An exam result or training towards a credential, and its review by vendor ops.
 #[derive(Object, Debug)]
 #[oai(example)]
@@ -174,7 +179,15 @@ pub struct EvidenceView {
     pub id: i64,
     pub credential_id: i64,
     pub user_id: i64,
+    /// The implementer's name.
+    pub user_name: String,
     pub org_id: i64,
+    /// The implementer's organisation.
+    pub org_name: String,
+    /// The certification the evidence counts towards.
+    pub certification_code: String,
+    pub certification_name_zh: String,
+    pub certification_name_en: String,
     pub kind: EvidenceKindName,
     pub title: String,
     pub taken_on: NaiveDate,
@@ -202,7 +215,12 @@ impl Example for EvidenceView {
             id: 7,
             credential_id: 31,
             user_id: 17,
+            user_name: "孙悦".into(),
             org_id: 5,
+            org_name: "苏州数联 ERP 实施有限公司".into(),
+            certification_code: "ERP-L2".into(),
+            certification_name_zh: "ERP 实施顾问（二级）".into(),
+            certification_name_en: "ERP implementation consultant, level 2".into(),
             kind: EvidenceKindName::Exam,
             title: "ERP 实施顾问二级笔试".into(),
             taken_on: example_date("2026-10-18"),
@@ -219,13 +237,18 @@ impl Example for EvidenceView {
     }
 }
 
-impl From<Evidence> for EvidenceView {
-    fn from(e: Evidence) -> Self {
+impl From<(Evidence, EvidenceLabels)> for EvidenceView {
+    fn from((e, l): (Evidence, EvidenceLabels)) -> Self {
         EvidenceView {
             id: e.id,
             credential_id: e.credential_id,
             user_id: e.user_id,
+            user_name: l.user_name,
             org_id: e.org_id,
+            org_name: l.org_name,
+            certification_code: l.certification_code,
+            certification_name_zh: l.certification_name_zh,
+            certification_name_en: l.certification_name_en,
             kind: e.facts.kind.into(),
             title: e.facts.title,
             taken_on: e.facts.taken_on,
@@ -249,18 +272,18 @@ platform::page_of!(EvidencePage, EvidenceView);
 pub struct SubmitEvidenceRequest {
     pub kind: EvidenceKindName,
     /// The exam or course.
-    pub title: String,
+    pub title: Line<200>,
     /// When the exam was taken or the training ended (not in the future).
     pub taken_on: NaiveDate,
     /// For an exam: 0–100.
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "100")))]
     pub exam_score: Option<i32>,
     /// For training: 1–500.
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "1000")))]
     pub training_hours: Option<i32>,
     /// Up to 20 references to the documents that prove it.
-    #[oai(default)]
-    pub attachments: Vec<String>,
+    #[oai(default, validator(max_items = 20))]
+    pub attachments: Vec<Line<500>>,
 }
 
 impl Example for SubmitEvidenceRequest {
@@ -279,9 +302,9 @@ impl Example for SubmitEvidenceRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct ReviewEvidenceRequest {
-    /// Optional when verifying; required when rejecting (it tells the implementer what to fix).
+    /// A remark for the implementer, if any.
     #[oai(nullable)]
-    pub note: Option<String>,
+    pub note: Option<Para<2000>>,
 }
 
 impl Example for ReviewEvidenceRequest {
@@ -504,15 +527,15 @@ impl EarningApi {
             version: 0,
             exam_min_score: b.exam_min_score,
             training_hours: b.training_hours,
-            delivery_services: b.delivery_services,
+            delivery_services: b
+                .delivery_services
+                .iter()
+                .map(|c| c.code("delivery_services"))
+                .collect::<Result<_, _>>()?,
             delivery_count: b.delivery_count,
-            min_rating_centi: b
-                .min_average_rating
-                .as_deref()
-                .map(|t| requirements::rating_centi("min_average_rating", t))
-                .transpose()?,
+            min_rating_centi: b.min_average_rating.as_ref().map(|t| t.centi("min_average_rating")).transpose()?,
             validity_months: b.validity_months,
-            note: b.note,
+            note: b.note.map(|n| n.checked("note")).transpose()?,
         };
         Ok(Json(self.certifications.publish_requirements(&auth.0, id.0, req).await?.into()))
     }
@@ -580,17 +603,27 @@ impl EarningApi {
         auth: Caller,
         id: Path<i64>,
         body: Json<SubmitEvidenceRequest>,
-    ) -> ApiResult<Json<EvidenceView>> {
+    ) -> ApiResult<EvidenceCreated> {
         let b = body.0;
         let facts = EvidenceFacts {
             kind: b.kind.into(),
-            title: b.title,
+            title: b.title.checked("title")?,
             taken_on: b.taken_on,
             exam_score: b.exam_score,
             training_hours: b.training_hours,
-            attachments: b.attachments,
+            attachments: b.attachments.iter().map(|a| a.checked("attachments")).collect::<Result<_, _>>()?,
         };
-        Ok(Json(self.certifications.submit_evidence(&auth.0, id.0, facts).await?.into()))
+        let view = EvidenceView::from(self.certifications.submit_evidence(&auth.0, id.0, facts).await?);
+        let location = format!("/api/v1/evidence/{}", view.id);
+        Ok(EvidenceCreated::at(view, location))
+    }
+
+    /// Read evidence
+    ///
+    /// One exam result or record of training, in the same scope as the list.
+    #[oai(path = "/evidence/:id", method = "get", operation_id = "getEvidence", tag = "ApiTags::Evidence")]
+    async fn get_evidence(&self, auth: Caller, id: Path<i64>) -> ApiResult<Json<EvidenceView>> {
+        Ok(Json(self.certifications.get_evidence(&auth.0, id.0).await?.into()))
     }
 
     /// List evidence
@@ -603,11 +636,15 @@ impl EarningApi {
         auth: Caller,
         credential_id: Query<Option<i64>>,
         status: Query<Option<EvidenceStatusName>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<EvidencePage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = EvidenceFilter {
+            id: None,
             credential_id: credential_id.0,
             status: status.0.map(|s| EvidenceStatus::from(s).as_str().to_owned()),
         };
@@ -626,7 +663,8 @@ impl EarningApi {
         id: Path<i64>,
         body: Json<ReviewEvidenceRequest>,
     ) -> ApiResult<Json<ReviewResult>> {
-        let (e, c) = self.certifications.review_evidence(&auth.0, id.0, EvidenceStatus::Verified, body.0.note).await?;
+        let (e, c) =
+            self.certifications.review_evidence(&auth.0, id.0, EvidenceStatus::Verified, note(body.0.note)?).await?;
         Ok(Json(ReviewResult { evidence: e.into(), credential: c.into() }))
     }
 
@@ -635,13 +673,13 @@ impl EarningApi {
     /// Vendor ops, with a note saying why. Rejected evidence never counts; the implementer
     /// submits it again, corrected.
     #[oai(path = "/evidence/:id/reject", method = "post", operation_id = "rejectEvidence", tag = "ApiTags::Evidence")]
-    async fn reject(
-        &self,
-        auth: Caller,
-        id: Path<i64>,
-        body: Json<ReviewEvidenceRequest>,
-    ) -> ApiResult<Json<ReviewResult>> {
-        let (e, c) = self.certifications.review_evidence(&auth.0, id.0, EvidenceStatus::Rejected, body.0.note).await?;
+    async fn reject(&self, auth: Caller, id: Path<i64>, body: Json<RejectRequest>) -> ApiResult<Json<ReviewResult>> {
+        let note = Some(body.0.note.checked("note")?);
+        let (e, c) = self.certifications.review_evidence(&auth.0, id.0, EvidenceStatus::Rejected, note).await?;
         Ok(Json(ReviewResult { evidence: e.into(), credential: c.into() }))
     }
+}
+
+fn note(n: Option<Para<2000>>) -> Result<Option<String>, kernel::Error> {
+    n.map(|n| n.checked("note")).transpose()
 }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kernel::{Action, Resource};
+use platform::api_types::CursorText;
+use platform::api_types::{CategoryCode, CodeText, Line, Para};
 use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -32,6 +34,7 @@ pub const PERMITS: &[OperationPermit] = &[
     ("renewCredential", Resource::Credential, Action::Renew),
     ("submitEvidence", Resource::Evidence, Action::Create),
     ("listEvidence", Resource::Evidence, Action::Read),
+    ("getEvidence", Resource::Evidence, Action::Read),
     ("verifyEvidence", Resource::Evidence, Action::Verify),
     ("rejectEvidence", Resource::Evidence, Action::Verify),
 ];
@@ -76,6 +79,8 @@ pub enum CredentialStatusName {
     Expired,
     Revoked,
 }
+
+platform::created!(CertificationCreated, CertificationView);
 
 /// A certification of the catalog.
 #[derive(Object, Debug, Clone)]
@@ -135,13 +140,14 @@ platform::page_of!(CertificationPage, CertificationView);
 #[oai(example, deny_unknown_fields)]
 pub struct CreateCertificationRequest {
     /// A-Z, 0-9, '-' and '_'.
-    pub code: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub category: String,
+    pub code: CodeText,
+    pub name_zh: Line<200>,
+    pub name_en: Line<200>,
+    pub category: CategoryCode,
     #[oai(nullable)]
-    pub description: Option<String>,
+    pub description: Option<Para<4000>>,
     /// 1 to 120.
+    #[oai(validator(minimum(value = "1"), maximum(value = "120")))]
     pub validity_months: i32,
 }
 
@@ -162,13 +168,14 @@ impl Example for CreateCertificationRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateCertificationRequest {
     #[oai(nullable)]
-    pub name_zh: Option<String>,
+    pub name_zh: Option<Line<200>>,
     #[oai(nullable)]
-    pub name_en: Option<String>,
+    pub name_en: Option<Line<200>>,
     #[oai(nullable)]
-    pub category: Option<String>,
-    pub description: MaybeUndefined<String>,
+    pub category: Option<CategoryCode>,
     #[oai(nullable)]
+    pub description: MaybeUndefined<Para<4000>>,
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "120")))]
     pub validity_months: Option<i32>,
     #[oai(nullable)]
     pub status: Option<CertStatusName>,
@@ -186,6 +193,8 @@ impl Example for UpdateCertificationRequest {
         }
     }
 }
+
+platform::created!(CredentialCreated, CredentialView);
 
 /// A credential held (or being earned) by an implementer.
 #[derive(Object, Debug)]
@@ -270,7 +279,7 @@ pub struct CreateCredentialRequest {
     /// The implementer (a user with the `implementer` role).
     pub user_id: i64,
     /// The certification's code.
-    pub certification: String,
+    pub certification: CodeText,
     /// Defaults to `earned` when an issue date is given, else `in_progress`.
     #[oai(nullable)]
     pub status: Option<CredentialStatusName>,
@@ -298,10 +307,13 @@ impl Example for CreateCredentialRequest {
 pub struct UpdateCredentialRequest {
     #[oai(nullable)]
     pub status: Option<CredentialStatusName>,
+    #[oai(nullable)]
     pub issued_on: MaybeUndefined<NaiveDate>,
+    #[oai(nullable)]
     pub expires_on: MaybeUndefined<NaiveDate>,
     /// Required when revoking.
-    pub revoked_reason: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub revoked_reason: MaybeUndefined<Para<1000>>,
 }
 
 impl Example for UpdateCredentialRequest {
@@ -334,10 +346,13 @@ impl CertificationApi {
         category: Query<Option<String>>,
         /// Part of the code or name.
         q: Query<Option<String>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<CertificationPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let certs = self.certifications.list_certs(&auth.0, category.0.as_deref(), q.0.as_deref(), &page).await?;
         Ok(Json(CertificationPage::from_page(certs, CertificationView::from)))
     }
@@ -353,18 +368,20 @@ impl CertificationApi {
         &self,
         auth: Caller,
         body: Json<CreateCertificationRequest>,
-    ) -> ApiResult<Json<CertificationView>> {
+    ) -> ApiResult<CertificationCreated> {
         let b = body.0;
         let def = CertDef {
-            code: b.code,
-            name_zh: b.name_zh,
-            name_en: b.name_en,
-            category: b.category,
-            description: b.description,
+            code: b.code.code("code")?,
+            name_zh: b.name_zh.checked("name_zh")?,
+            name_en: b.name_en.checked("name_en")?,
+            category: b.category.checked("category")?,
+            description: b.description.map(|d| d.checked("description")).transpose()?,
             validity_months: b.validity_months,
             status: CertStatus::Active,
         };
-        Ok(Json(self.certifications.create_cert(&auth.0, def).await?.into()))
+        let view = CertificationView::from(self.certifications.create_cert(&auth.0, def).await?);
+        let location = format!("/api/v1/certifications/{}", view.id);
+        Ok(CertificationCreated::at(view, location))
     }
 
     /// Read a certification
@@ -393,10 +410,10 @@ impl CertificationApi {
     ) -> ApiResult<Json<CertificationView>> {
         let b = body.0;
         let patch = CertPatch {
-            name_zh: b.name_zh,
-            name_en: b.name_en,
-            category: b.category,
-            description: maybe(b.description),
+            name_zh: b.name_zh.map(|n| n.checked("name_zh")).transpose()?,
+            name_en: b.name_en.map(|n| n.checked("name_en")).transpose()?,
+            category: b.category.map(|c| c.checked("category")).transpose()?,
+            description: maybe(b.description).map(|d| d.map(|d| d.checked("description")).transpose()).transpose()?,
             validity_months: b.validity_months,
             status: b.status.map(Into::into),
         };
@@ -416,10 +433,13 @@ impl CertificationApi {
         org_id: Query<Option<i64>>,
         certification_id: Query<Option<i64>>,
         status: Query<Option<CredentialStatusName>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<CredentialPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = CredentialFilter {
             user_id: user_id.0,
             org_id: org_id.0,
@@ -436,7 +456,7 @@ impl CertificationApi {
         &self,
         auth: Caller,
         body: Json<CreateCredentialRequest>,
-    ) -> ApiResult<Json<CredentialView>> {
+    ) -> ApiResult<CredentialCreated> {
         let b = body.0;
         let status = b.status.map(Into::into).unwrap_or(if b.issued_on.is_some() {
             CredentialStatus::Earned
@@ -445,10 +465,12 @@ impl CertificationApi {
         });
         let new = NewCredential {
             user_id: b.user_id,
-            certification_code: b.certification,
+            certification_code: b.certification.code("certification")?,
             facts: CredentialFacts { status, issued_on: b.issued_on, expires_on: b.expires_on, revoked_reason: None },
         };
-        Ok(Json(self.certifications.create_credential(&auth.0, new).await?.into()))
+        let view = CredentialView::from(self.certifications.create_credential(&auth.0, new).await?);
+        let location = format!("/api/v1/credentials/{}", view.id);
+        Ok(CredentialCreated::at(view, location))
     }
 
     /// Read a credential
@@ -473,7 +495,9 @@ impl CertificationApi {
             status: b.status.map(Into::into),
             issued_on: maybe(b.issued_on),
             expires_on: maybe(b.expires_on),
-            revoked_reason: maybe(b.revoked_reason),
+            revoked_reason: maybe(b.revoked_reason)
+                .map(|r| r.map(|r| r.checked("revoked_reason")).transpose())
+                .transpose()?,
         };
         Ok(Json(self.certifications.update_credential(&auth.0, id.0, patch).await?.into()))
     }

@@ -65,6 +65,22 @@ pub mod credential {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The certification of each credential, by credential id.
+pub async fn certifications_of_credentials<C: ConnectionTrait>(
+    conn: &C,
+    credential_ids: impl IntoIterator<Item = i64>,
+) -> Result<std::collections::HashMap<i64, certification::Model>, DbErr> {
+    let creds = credential::Entity::find().filter(credential::Column::Id.is_in(credential_ids)).all(conn).await?;
+    let certs: std::collections::HashMap<i64, certification::Model> = certification::Entity::find()
+        .filter(certification::Column::Id.is_in(creds.iter().map(|c| c.certification_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok(creds.into_iter().filter_map(|c| certs.get(&c.certification_id).map(|m| (c.id, m.clone()))).collect())
+}
+
 fn like(text: &str) -> String {
     format!("%{}%", text.trim().replace(['%', '_'], ""))
 }
@@ -265,6 +281,8 @@ pub async fn current_requirements<C: ConnectionTrait>(
 
 #[derive(Debug, Default, Clone)]
 pub struct EvidenceFilter {
+    /// One piece of evidence (a read by id goes through the same scoped query).
+    pub id: Option<i64>,
     pub credential_id: Option<i64>,
     pub status: Option<String>,
 }
@@ -279,6 +297,9 @@ pub async fn list_evidence<C: ConnectionTrait>(
     let mut q = evidence::Entity::find();
     if let Some(cond) = platform::scope::condition(scope, E::OrgId, Some(E::UserId)) {
         q = q.filter(cond);
+    }
+    if let Some(id) = f.id {
+        q = q.filter(E::Id.eq(id));
     }
     if let Some(c) = f.credential_id {
         q = q.filter(E::CredentialId.eq(c));

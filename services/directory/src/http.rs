@@ -10,7 +10,11 @@ use chrono::{DateTime, Utc};
 use kernel::reference::{INDUSTRIES, Named, REGIONS, SERVICE_CATEGORIES};
 use kernel::{Action, Resource};
 use kernel::{Error, Rate};
-use platform::api_types::{DecimalText, OrgKindName};
+use platform::api_types::CursorText;
+use platform::api_types::{
+    CategoryCode, CodeText, CreditCodeText, EmailText, IndustryCode, Line, OrgKindName, Para, PhoneText, RateText,
+    RegionCode, SlugText, StakeText, TemplateCode, reference_codes,
+};
 use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -74,6 +78,9 @@ pub enum ServiceStatusName {
     Retired,
 }
 
+platform::created!(OrganisationCreated, OrganisationView);
+platform::created!(ServiceCreated, ServiceView);
+
 /// An organisation of the park.
 #[derive(Object, Debug)]
 #[oai(example)]
@@ -91,7 +98,7 @@ pub struct OrganisationView {
     pub parent_id: Option<i64>,
     /// The vendor's stake in an equity partner, a fraction ("0.30").
     #[oai(nullable)]
-    pub equity_stake: Option<DecimalText>,
+    pub equity_stake: Option<StakeText>,
     /// Regions served (for a client: where it is).
     pub regions: Vec<String>,
     /// Industries served (for a client: its industry).
@@ -123,7 +130,7 @@ impl Example for OrganisationView {
             name_en: Some("Hangzhou Yunfan Tax Services".into()),
             credit_code: Some("91330106MA2H3K4L5P".into()),
             parent_id: Some(1),
-            equity_stake: Some(DecimalText("0.30".into())),
+            equity_stake: Some(StakeText("0.30".into())),
             regions: vec!["zhejiang".into()],
             industries: vec!["manufacturing".into(), "software".into()],
             categories: vec!["finance_tax".into(), "high_tech".into()],
@@ -149,7 +156,7 @@ impl From<Organisation> for OrganisationView {
             name_en: p.name_en,
             credit_code: p.credit_code,
             parent_id: p.parent_id,
-            equity_stake: p.equity_stake.map(|r| DecimalText(r.to_wire())),
+            equity_stake: p.equity_stake.map(|r| StakeText(r.to_wire())),
             regions: p.regions,
             industries: p.industries,
             categories: p.categories,
@@ -171,34 +178,34 @@ platform::page_of!(OrganisationPage, OrganisationView);
 #[oai(example, deny_unknown_fields)]
 pub struct CreateOrganisationRequest {
     pub kind: OrgKindName,
-    pub name_zh: String,
+    pub name_zh: Line<200>,
     #[oai(nullable)]
-    pub name_en: Option<String>,
+    pub name_en: Option<Line<200>>,
     #[oai(nullable)]
-    pub credit_code: Option<String>,
+    pub credit_code: Option<CreditCodeText>,
     /// Direct teams and equity partners belong to the vendor; this defaults to it.
     #[oai(nullable)]
     pub parent_id: Option<i64>,
     /// Required for an equity partner: the vendor's stake, above 0 and below 0.50.
     #[oai(nullable)]
-    pub equity_stake: Option<DecimalText>,
-    #[oai(default)]
-    pub regions: Vec<String>,
-    #[oai(default)]
-    pub industries: Vec<String>,
-    #[oai(default)]
-    pub categories: Vec<String>,
-    #[oai(nullable)]
+    pub equity_stake: Option<StakeText>,
+    #[oai(default, validator(max_items = 34, unique_items))]
+    pub regions: Vec<RegionCode>,
+    #[oai(default, validator(max_items = 20, unique_items))]
+    pub industries: Vec<IndustryCode>,
+    #[oai(default, validator(max_items = 20, unique_items))]
+    pub categories: Vec<CategoryCode>,
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: Option<i32>,
     /// Partners start as `registered` unless stated.
     #[oai(nullable)]
     pub tier: Option<TierName>,
     #[oai(nullable)]
-    pub contact_name: Option<String>,
+    pub contact_name: Option<Line<100>>,
     #[oai(nullable)]
-    pub contact_phone: Option<String>,
+    pub contact_phone: Option<PhoneText>,
     #[oai(nullable)]
-    pub contact_email: Option<String>,
+    pub contact_email: Option<EmailText>,
 }
 
 impl Example for CreateOrganisationRequest {
@@ -222,8 +229,16 @@ impl Example for CreateOrganisationRequest {
     }
 }
 
-fn rate(field: &str, text: &str) -> Result<Rate, Error> {
-    Rate::parse(text).map_err(|e| Error::invalid(field, e.to_string()))
+/// A field that may be left out (`None`), cleared (`Some(None)`) or set, its value checked.
+fn maybe_checked<T, U>(
+    m: MaybeUndefined<T>,
+    check: impl FnOnce(T) -> Result<U, Error>,
+) -> Result<Option<Option<U>>, Error> {
+    Ok(match m {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(check(v)?)),
+    })
 }
 
 fn maybe<T>(m: MaybeUndefined<T>) -> Option<Option<T>> {
@@ -240,20 +255,20 @@ impl TryFrom<CreateOrganisationRequest> for Profile {
     fn try_from(b: CreateOrganisationRequest) -> Result<Self, Error> {
         Ok(Profile {
             kind: b.kind.into(),
-            name_zh: b.name_zh,
-            name_en: b.name_en,
-            credit_code: b.credit_code,
+            name_zh: b.name_zh.checked("name_zh")?,
+            name_en: b.name_en.map(|n| n.checked("name_en")).transpose()?,
+            credit_code: b.credit_code.map(|c| c.checked("credit_code").map(str::to_owned)).transpose()?,
             parent_id: b.parent_id,
-            equity_stake: b.equity_stake.as_ref().map(|s| rate("equity_stake", s.as_str())).transpose()?,
-            regions: b.regions,
-            industries: b.industries,
-            categories: b.categories,
+            equity_stake: b.equity_stake.as_ref().map(|s| s.rate("equity_stake")).transpose()?,
+            regions: reference_codes(&b.regions, "regions", RegionCode::checked)?,
+            industries: reference_codes(&b.industries, "industries", IndustryCode::checked)?,
+            categories: reference_codes(&b.categories, "categories", CategoryCode::checked)?,
             capacity: b.capacity,
             tier: b.tier.map(Into::into),
             status: OrgStatus::Active,
-            contact_name: b.contact_name,
-            contact_phone: b.contact_phone,
-            contact_email: b.contact_email,
+            contact_name: b.contact_name.map(|n| n.checked("contact_name")).transpose()?,
+            contact_phone: b.contact_phone.map(|p| p.checked("contact_phone").map(str::to_owned)).transpose()?,
+            contact_email: b.contact_email.map(|e| e.checked("contact_email").map(str::to_owned)).transpose()?,
         })
     }
 }
@@ -263,25 +278,32 @@ impl TryFrom<CreateOrganisationRequest> for Profile {
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateOrganisationRequest {
     #[oai(nullable)]
-    pub name_zh: Option<String>,
-    pub name_en: MaybeUndefined<String>,
-    pub credit_code: MaybeUndefined<String>,
-    pub equity_stake: MaybeUndefined<DecimalText>,
+    pub name_zh: Option<Line<200>>,
     #[oai(nullable)]
-    pub regions: Option<Vec<String>>,
+    pub name_en: MaybeUndefined<Line<200>>,
     #[oai(nullable)]
-    pub industries: Option<Vec<String>>,
+    pub credit_code: MaybeUndefined<CreditCodeText>,
     #[oai(nullable)]
-    pub categories: Option<Vec<String>>,
+    pub equity_stake: MaybeUndefined<StakeText>,
+    #[oai(nullable, validator(max_items = 34, unique_items))]
+    pub regions: Option<Vec<RegionCode>>,
+    #[oai(nullable, validator(max_items = 20, unique_items))]
+    pub industries: Option<Vec<IndustryCode>>,
+    #[oai(nullable, validator(max_items = 20, unique_items))]
+    pub categories: Option<Vec<CategoryCode>>,
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "100000")))]
     pub capacity: MaybeUndefined<i32>,
     #[oai(nullable)]
     pub tier: Option<TierName>,
     /// `suspended` stops its users from signing in.
     #[oai(nullable)]
     pub status: Option<OrgStatusName>,
-    pub contact_name: MaybeUndefined<String>,
-    pub contact_phone: MaybeUndefined<String>,
-    pub contact_email: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub contact_name: MaybeUndefined<Line<100>>,
+    #[oai(nullable)]
+    pub contact_phone: MaybeUndefined<PhoneText>,
+    #[oai(nullable)]
+    pub contact_email: MaybeUndefined<EmailText>,
 }
 
 impl Example for UpdateOrganisationRequest {
@@ -308,25 +330,20 @@ impl TryFrom<UpdateOrganisationRequest> for OrgPatch {
     type Error = Error;
 
     fn try_from(b: UpdateOrganisationRequest) -> Result<Self, Error> {
-        let equity_stake = match maybe(b.equity_stake) {
-            None => None,
-            Some(None) => Some(None),
-            Some(Some(s)) => Some(Some(rate("equity_stake", s.as_str())?)),
-        };
         Ok(OrgPatch {
-            name_zh: b.name_zh,
-            name_en: maybe(b.name_en),
-            credit_code: maybe(b.credit_code),
-            equity_stake,
-            regions: b.regions,
-            industries: b.industries,
-            categories: b.categories,
+            name_zh: b.name_zh.map(|n| n.checked("name_zh")).transpose()?,
+            name_en: maybe_checked(b.name_en, |n| n.checked("name_en"))?,
+            credit_code: maybe_checked(b.credit_code, |c| c.checked("credit_code").map(str::to_owned))?,
+            equity_stake: maybe_checked(b.equity_stake, |s| s.rate("equity_stake"))?,
+            regions: b.regions.map(|r| reference_codes(&r, "regions", RegionCode::checked)).transpose()?,
+            industries: b.industries.map(|i| reference_codes(&i, "industries", IndustryCode::checked)).transpose()?,
+            categories: b.categories.map(|c| reference_codes(&c, "categories", CategoryCode::checked)).transpose()?,
             capacity: maybe(b.capacity),
             tier: b.tier.map(Into::into),
             status: b.status.map(Into::into),
-            contact_name: maybe(b.contact_name),
-            contact_phone: maybe(b.contact_phone),
-            contact_email: maybe(b.contact_email),
+            contact_name: maybe_checked(b.contact_name, |n| n.checked("contact_name"))?,
+            contact_phone: maybe_checked(b.contact_phone, |p| p.checked("contact_phone").map(str::to_owned))?,
+            contact_email: maybe_checked(b.contact_email, |e| e.checked("contact_email").map(str::to_owned))?,
         })
     }
 }
@@ -336,10 +353,11 @@ impl TryFrom<UpdateOrganisationRequest> for OrgPatch {
 #[oai(example, deny_unknown_fields)]
 pub struct MilestoneDefView {
     /// a-z, 0-9 and '_'.
-    pub code: String,
-    pub name_zh: String,
-    pub name_en: String,
-    /// Due this many days after the order starts.
+    pub code: SlugText,
+    pub name_zh: Line<100>,
+    pub name_en: Line<100>,
+    /// Due this many days after the order starts; increasing from one milestone to the next.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1095")))]
     pub due_days: i32,
 }
 
@@ -353,14 +371,33 @@ impl Example for MilestoneDefView {
 
 impl From<MilestoneDef> for MilestoneDefView {
     fn from(m: MilestoneDef) -> Self {
-        MilestoneDefView { code: m.code, name_zh: m.name_zh, name_en: m.name_en, due_days: m.due_days }
+        MilestoneDefView {
+            code: SlugText(m.code),
+            name_zh: Line(m.name_zh),
+            name_en: Line(m.name_en),
+            due_days: m.due_days,
+        }
     }
 }
 
-impl From<MilestoneDefView> for MilestoneDef {
-    fn from(m: MilestoneDefView) -> Self {
-        MilestoneDef { code: m.code, name_zh: m.name_zh, name_en: m.name_en, due_days: m.due_days }
+impl MilestoneDefView {
+    /// The milestone, its texts checked.
+    fn def(self) -> Result<MilestoneDef, Error> {
+        Ok(MilestoneDef {
+            code: self.code.checked("milestones")?.to_owned(),
+            name_zh: self.name_zh.checked("milestones")?,
+            name_en: self.name_en.checked("milestones")?,
+            due_days: self.due_days,
+        })
     }
+}
+
+fn milestone_defs(views: Vec<MilestoneDefView>) -> Result<Vec<MilestoneDef>, Error> {
+    views.into_iter().map(MilestoneDefView::def).collect()
+}
+
+fn codes(items: &[CodeText], field: &str) -> Result<Vec<String>, Error> {
+    items.iter().map(|c| c.code(field)).collect()
 }
 
 /// A service of the catalog.
@@ -430,17 +467,18 @@ platform::page_of!(ServicePage, ServiceView);
 #[oai(example, deny_unknown_fields)]
 pub struct CreateServiceRequest {
     /// A-Z, 0-9, '-' and '_'.
-    pub code: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub category: String,
+    pub code: CodeText,
+    pub name_zh: Line<200>,
+    pub name_en: Line<200>,
+    pub category: CategoryCode,
     #[oai(nullable)]
-    pub description: Option<String>,
-    #[oai(default)]
-    pub required_certifications: Vec<String>,
+    pub description: Option<Para<4000>>,
+    #[oai(default, validator(max_items = 20, unique_items))]
+    pub required_certifications: Vec<CodeText>,
+    #[oai(validator(min_items = 1, max_items = 20))]
     pub milestones: Vec<MilestoneDefView>,
     #[oai(nullable)]
-    pub agreement_template: Option<String>,
+    pub agreement_template: Option<TemplateCode>,
 }
 
 impl Example for CreateServiceRequest {
@@ -470,17 +508,19 @@ impl Example for CreateServiceRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateServiceRequest {
     #[oai(nullable)]
-    pub name_zh: Option<String>,
+    pub name_zh: Option<Line<200>>,
     #[oai(nullable)]
-    pub name_en: Option<String>,
+    pub name_en: Option<Line<200>>,
     #[oai(nullable)]
-    pub category: Option<String>,
-    pub description: MaybeUndefined<String>,
+    pub category: Option<CategoryCode>,
     #[oai(nullable)]
-    pub required_certifications: Option<Vec<String>>,
-    #[oai(nullable)]
+    pub description: MaybeUndefined<Para<4000>>,
+    #[oai(nullable, validator(max_items = 20, unique_items))]
+    pub required_certifications: Option<Vec<CodeText>>,
+    #[oai(nullable, validator(min_items = 1, max_items = 20))]
     pub milestones: Option<Vec<MilestoneDefView>>,
-    pub agreement_template: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub agreement_template: MaybeUndefined<TemplateCode>,
     /// `retired`: no longer sold; existing orders continue.
     #[oai(nullable)]
     pub status: Option<ServiceStatusName>,
@@ -573,14 +613,14 @@ pub struct AgreementRuleView {
     /// The stream the rule applies to.
     pub stream: AppliesName,
     /// Only this contract line (its number); every line when absent.
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "50")))]
     pub line_no: Option<i32>,
     /// `gross`: of what was paid on the line and stream; `remainder`: of what the rules
     /// before it left.
     pub basis: BasisName,
     /// The rate ("0.40"); absent for the subcontractor, whose terms are those of its award.
     #[oai(nullable)]
-    pub rate: Option<DecimalText>,
+    pub rate: Option<RateText>,
     /// The share is held back until the line's order is accepted.
     #[oai(default)]
     pub held_until_acceptance: bool,
@@ -593,7 +633,7 @@ impl Example for AgreementRuleView {
             stream: AppliesName::FirstYear,
             line_no: None,
             basis: BasisName::Remainder,
-            rate: Some(DecimalText("0.40".into())),
+            rate: Some("0.40".into()),
             held_until_acceptance: false,
         }
     }
@@ -606,14 +646,14 @@ impl From<&Rule> for AgreementRuleView {
             stream: r.stream.into(),
             line_no: r.line_no,
             basis: r.basis.into(),
-            rate: r.rate.map(|r| DecimalText(r.to_wire())),
+            rate: r.rate.map(|r| RateText(r.to_wire())),
             held_until_acceptance: r.held_until_acceptance,
         }
     }
 }
 
-fn parse_rate(field: &str, t: &Option<DecimalText>) -> Result<Option<Rate>, Error> {
-    t.as_ref().map(|t| Rate::parse(t.as_str()).map_err(|e| Error::invalid(field, e.to_string()))).transpose()
+fn parse_rate(field: &str, t: &Option<RateText>) -> Result<Option<Rate>, Error> {
+    t.as_ref().map(|t| t.rate(field)).transpose()
 }
 
 pub fn rules_from(views: &[AgreementRuleView]) -> Result<Vec<Rule>, Error> {
@@ -638,9 +678,9 @@ pub fn rules_from(views: &[AgreementRuleView]) -> Result<Vec<Rule>, Error> {
 #[oai(deny_unknown_fields)]
 pub struct TierRatesView {
     #[oai(nullable)]
-    pub first_year: Option<DecimalText>,
+    pub first_year: Option<RateText>,
     #[oai(nullable)]
-    pub maintenance: Option<DecimalText>,
+    pub maintenance: Option<RateText>,
 }
 
 /// A revenue-share agreement template. A contract stores the snapshot taken at signing (the
@@ -688,7 +728,7 @@ impl From<AgreementTemplate> for AgreementTemplateView {
                 .tiers
                 .into_iter()
                 .map(|(k, v)| {
-                    let text = |r: Option<Rate>| r.map(|r| DecimalText(r.to_wire()));
+                    let text = |r: Option<Rate>| r.map(|r| RateText(r.to_wire()));
                     (k, TierRatesView { first_year: text(v.first_year), maintenance: text(v.maintenance) })
                 })
                 .collect(),
@@ -702,8 +742,9 @@ impl From<AgreementTemplate> for AgreementTemplateView {
 #[derive(Object, Debug, Clone)]
 #[oai(example, deny_unknown_fields)]
 pub struct PutAgreementTemplateRequest {
-    pub name_zh: String,
-    pub name_en: String,
+    pub name_zh: Line<200>,
+    pub name_en: Line<200>,
+    #[oai(validator(min_items = 1, max_items = 20))]
     pub rules: Vec<AgreementRuleView>,
     #[oai(default)]
     pub tiers: BTreeMap<String, TierRatesView>,
@@ -712,7 +753,12 @@ pub struct PutAgreementTemplateRequest {
 impl Example for PutAgreementTemplateRequest {
     fn example() -> Self {
         let t = AgreementTemplateView::example();
-        PutAgreementTemplateRequest { name_zh: t.name_zh, name_en: t.name_en, rules: t.rules, tiers: t.tiers }
+        PutAgreementTemplateRequest {
+            name_zh: Line(t.name_zh),
+            name_en: Line(t.name_en),
+            rules: t.rules,
+            tiers: t.tiers,
+        }
     }
 }
 
@@ -747,10 +793,13 @@ impl DirectoryApi {
         category: Query<Option<String>>,
         /// Part of the Chinese or English name.
         q: Query<Option<String>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<OrganisationPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = OrgFilter {
             kind: kind.0.map(Into::into),
             status: status.0.map(|s| OrgStatus::from(s).as_str().to_owned()),
@@ -773,13 +822,11 @@ impl DirectoryApi {
         operation_id = "createOrganisation",
         tag = "ApiTags::Organisations"
     )]
-    async fn create_org(
-        &self,
-        auth: Caller,
-        body: Json<CreateOrganisationRequest>,
-    ) -> ApiResult<Json<OrganisationView>> {
+    async fn create_org(&self, auth: Caller, body: Json<CreateOrganisationRequest>) -> ApiResult<OrganisationCreated> {
         let profile = Profile::try_from(body.0)?;
-        Ok(Json(self.directory.create_org(&auth.0, profile).await?.into()))
+        let view = OrganisationView::from(self.directory.create_org(&auth.0, profile).await?);
+        let location = format!("/api/v1/organisations/{}", view.id);
+        Ok(OrganisationCreated::at(view, location))
     }
 
     /// Read an organisation
@@ -822,10 +869,13 @@ impl DirectoryApi {
         status: Query<Option<ServiceStatusName>>,
         /// Part of the code or name.
         q: Query<Option<String>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<ServicePage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = ServiceFilter {
             category: category.0,
             status: status.0.map(|s| ServiceStatus::from(s).as_str().to_owned()),
@@ -837,20 +887,22 @@ impl DirectoryApi {
 
     /// Create a service
     #[oai(path = "/services", method = "post", operation_id = "createService", tag = "ApiTags::Services")]
-    async fn create_service(&self, auth: Caller, body: Json<CreateServiceRequest>) -> ApiResult<Json<ServiceView>> {
+    async fn create_service(&self, auth: Caller, body: Json<CreateServiceRequest>) -> ApiResult<ServiceCreated> {
         let b = body.0;
         let def = ServiceDef {
-            code: b.code,
-            name_zh: b.name_zh,
-            name_en: b.name_en,
-            category: b.category,
-            description: b.description,
-            required_certifications: b.required_certifications,
-            milestones: b.milestones.into_iter().map(Into::into).collect(),
-            agreement_template: b.agreement_template,
+            code: b.code.code("code")?,
+            name_zh: b.name_zh.checked("name_zh")?,
+            name_en: b.name_en.checked("name_en")?,
+            category: b.category.checked("category")?,
+            description: b.description.map(|d| d.checked("description")).transpose()?,
+            required_certifications: codes(&b.required_certifications, "required_certifications")?,
+            milestones: milestone_defs(b.milestones)?,
+            agreement_template: b.agreement_template.map(|t| t.code("agreement_template")).transpose()?,
             status: ServiceStatus::Active,
         };
-        Ok(Json(self.directory.create_service(&auth.0, def).await?.into()))
+        let view = ServiceView::from(self.directory.create_service(&auth.0, def).await?);
+        let location = format!("/api/v1/services/{}", view.id);
+        Ok(ServiceCreated::at(view, location))
     }
 
     /// Read a service
@@ -871,13 +923,16 @@ impl DirectoryApi {
     ) -> ApiResult<Json<ServiceView>> {
         let b = body.0;
         let patch = ServicePatch {
-            name_zh: b.name_zh,
-            name_en: b.name_en,
-            category: b.category,
-            description: maybe(b.description),
-            required_certifications: b.required_certifications,
-            milestones: b.milestones.map(|ms| ms.into_iter().map(Into::into).collect()),
-            agreement_template: maybe(b.agreement_template),
+            name_zh: b.name_zh.map(|n| n.checked("name_zh")).transpose()?,
+            name_en: b.name_en.map(|n| n.checked("name_en")).transpose()?,
+            category: b.category.map(|c| c.checked("category")).transpose()?,
+            description: maybe_checked(b.description, |d| d.checked("description"))?,
+            required_certifications: b
+                .required_certifications
+                .map(|c| codes(&c, "required_certifications"))
+                .transpose()?,
+            milestones: b.milestones.map(milestone_defs).transpose()?,
+            agreement_template: maybe_checked(b.agreement_template, |t| t.code("agreement_template"))?,
             status: b.status.map(Into::into),
         };
         Ok(Json(self.directory.update_service(&auth.0, id.0, patch).await?.into()))
@@ -905,8 +960,8 @@ impl DirectoryApi {
         operation_id = "getAgreementTemplate",
         tag = "ApiTags::Services"
     )]
-    async fn get_template(&self, auth: Caller, code: Path<String>) -> ApiResult<Json<AgreementTemplateView>> {
-        Ok(Json(self.directory.get_agreement_template(&auth.0, &code.0).await?.into()))
+    async fn get_template(&self, auth: Caller, code: Path<TemplateCode>) -> ApiResult<Json<AgreementTemplateView>> {
+        Ok(Json(self.directory.get_agreement_template(&auth.0, &code.0.code("code")?).await?.into()))
     }
 
     /// Create or replace an agreement template
@@ -923,7 +978,7 @@ impl DirectoryApi {
     async fn put_template(
         &self,
         auth: Caller,
-        code: Path<String>,
+        code: Path<TemplateCode>,
         body: Json<PutAgreementTemplateRequest>,
     ) -> ApiResult<Json<AgreementTemplateView>> {
         let b = body.0;
@@ -937,8 +992,13 @@ impl DirectoryApi {
                 },
             );
         }
-        let def = TemplateDef { name_zh: b.name_zh, name_en: b.name_en, rules: rules_from(&b.rules)?, tiers };
-        Ok(Json(self.directory.put_agreement_template(&auth.0, &code.0, def).await?.into()))
+        let def = TemplateDef {
+            name_zh: b.name_zh.checked("name_zh")?,
+            name_en: b.name_en.checked("name_en")?,
+            rules: rules_from(&b.rules)?,
+            tiers,
+        };
+        Ok(Json(self.directory.put_agreement_template(&auth.0, &code.0.code("code")?, def).await?.into()))
     }
 
     /// Reference lists

@@ -2,7 +2,7 @@
 
 use kernel::{Cursor, OrgKind, Page, PageRequest};
 use platform::Scope;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 pub mod organisation {
@@ -85,6 +85,30 @@ fn like(text: &str) -> String {
     format!("%{}%", text.trim().replace(['%', '_'], ""))
 }
 
+/// The organisations a scope reaches: its own (and those it supervises), and the clients of the
+/// contracts it signed and of the orders it delivers — a partner works for them and must be
+/// able to find them.
+fn org_scope(scope: &Scope) -> Option<Condition> {
+    use organisation::Column as C;
+    let cond = platform::scope::condition(scope, C::Id, None::<C>)?;
+    let Scope::Limited { own_org: Some(org), .. } = scope else {
+        return Some(cond);
+    };
+    let clients = |table: &str, party: &str| {
+        Query::select()
+            .column("client_id")
+            .from(table.to_owned())
+            .and_where(Expr::col(party.to_owned()).eq(*org))
+            .to_owned()
+    };
+    Some(
+        Condition::any()
+            .add(cond)
+            .add(C::Id.in_subquery(clients("contracts", "signer_id")))
+            .add(C::Id.in_subquery(clients("orders", "deliverer_id"))),
+    )
+}
+
 pub async fn list_orgs<C: ConnectionTrait>(
     conn: &C,
     scope: &Scope,
@@ -93,7 +117,7 @@ pub async fn list_orgs<C: ConnectionTrait>(
 ) -> Result<Page<organisation::Model>, DbErr> {
     use organisation::Column as C;
     let mut q = organisation::Entity::find();
-    if let Some(cond) = platform::scope::condition(scope, C::Id, None::<C>) {
+    if let Some(cond) = org_scope(scope) {
         q = q.filter(cond);
     }
     if let Some(kind) = f.kind {
@@ -123,9 +147,8 @@ pub async fn org_in_scope<C: ConnectionTrait>(
     scope: &Scope,
     id: i64,
 ) -> Result<Option<organisation::Model>, DbErr> {
-    use organisation::Column as C;
     let mut q = organisation::Entity::find_by_id(id);
-    if let Some(cond) = platform::scope::condition(scope, C::Id, None::<C>) {
+    if let Some(cond) = org_scope(scope) {
         q = q.filter(cond);
     }
     q.one(conn).await

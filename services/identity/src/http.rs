@@ -6,7 +6,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use kernel::{Action, Resource};
 use kernel::{Email, Locale, Relation, Role};
-use platform::api_types::{Accepted, Done, LocaleName, OrgKindName, RoleName};
+use platform::api_types::CursorText;
+use platform::api_types::{
+    Accepted, Done, EmailText, Line, LocaleName, OrgKindName, PasswordText, PhoneText, RoleName, SecretText,
+};
 use platform::audit::AuditFilter;
 use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use poem_openapi::param::{Path, Query};
@@ -61,9 +64,9 @@ pub enum UserStatusName {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct LoginRequest {
-    pub email: String,
-    #[oai(validator(max_length = 1024), write_only)]
-    pub password: String,
+    pub email: Line<254>,
+    #[oai(write_only)]
+    pub password: SecretText,
 }
 
 impl Example for LoginRequest {
@@ -164,6 +167,8 @@ impl Example for LoginResponse {
     }
 }
 
+platform::created!(UserCreated, UserView);
+
 /// A user of the park.
 #[derive(Object, Debug)]
 #[oai(example)]
@@ -231,18 +236,19 @@ pub struct CreateUserRequest {
     /// another one.
     #[oai(nullable)]
     pub org_id: Option<i64>,
-    pub email: String,
-    pub display_name: String,
+    pub email: EmailText,
+    pub display_name: Line<100>,
     #[oai(nullable)]
-    pub phone: Option<String>,
+    pub phone: Option<PhoneText>,
     /// Defaults to `zh-CN`.
     #[oai(nullable)]
     pub locale: Option<LocaleName>,
     /// At least one; each must exist in the organisation's kind.
+    #[oai(validator(min_items = 1, max_items = 12, unique_items))]
     pub roles: Vec<RoleName>,
     /// Set a password now. Without one the user is invited by e-mail to choose it.
     #[oai(nullable, write_only)]
-    pub password: Option<String>,
+    pub password: Option<PasswordText>,
 }
 
 impl Example for CreateUserRequest {
@@ -263,9 +269,10 @@ impl Example for CreateUserRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateUserRequest {
     #[oai(nullable)]
-    pub display_name: Option<String>,
+    pub display_name: Option<Line<100>>,
     /// `null` clears the phone number.
-    pub phone: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub phone: MaybeUndefined<PhoneText>,
     #[oai(nullable)]
     pub locale: Option<LocaleName>,
     /// `active` or `disabled`. Disabling ends the user's sessions. Not for your own account.
@@ -288,9 +295,10 @@ impl Example for UpdateUserRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateMeRequest {
     #[oai(nullable)]
-    pub display_name: Option<String>,
+    pub display_name: Option<Line<100>>,
     /// `null` clears the phone number.
-    pub phone: MaybeUndefined<String>,
+    #[oai(nullable)]
+    pub phone: MaybeUndefined<PhoneText>,
     #[oai(nullable)]
     pub locale: Option<LocaleName>,
 }
@@ -304,6 +312,7 @@ impl Example for UpdateMeRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct SetRolesRequest {
+    #[oai(validator(min_items = 1, max_items = 12, unique_items))]
     pub roles: Vec<RoleName>,
 }
 
@@ -316,10 +325,10 @@ impl Example for SetRolesRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct ChangePasswordRequest {
-    #[oai(write_only, validator(max_length = 1024))]
-    pub current_password: String,
-    #[oai(write_only, validator(max_length = 1024))]
-    pub new_password: String,
+    #[oai(write_only)]
+    pub current_password: SecretText,
+    #[oai(write_only)]
+    pub new_password: PasswordText,
 }
 
 impl Example for ChangePasswordRequest {
@@ -331,7 +340,7 @@ impl Example for ChangePasswordRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct PasswordResetRequest {
-    pub email: String,
+    pub email: Line<254>,
 }
 
 impl Example for PasswordResetRequest {
@@ -344,10 +353,10 @@ impl Example for PasswordResetRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct SetPasswordRequest {
     /// The token from the invitation or reset link.
-    #[oai(write_only, validator(max_length = 200))]
-    pub token: String,
-    #[oai(write_only, validator(max_length = 1024))]
-    pub password: String,
+    #[oai(write_only)]
+    pub token: Line<200>,
+    #[oai(write_only)]
+    pub password: PasswordText,
 }
 
 impl Example for SetPasswordRequest {
@@ -450,12 +459,16 @@ fn me_view(identity: &Identity, d: UserDetails) -> MeView {
     }
 }
 
-fn patch_phone(phone: MaybeUndefined<String>) -> Option<Option<String>> {
-    match phone {
+fn patch_phone(phone: MaybeUndefined<PhoneText>) -> Result<Option<Option<String>>, kernel::Error> {
+    Ok(match phone {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(p) => Some(Some(p)),
-    }
+        MaybeUndefined::Value(p) => Some(Some(p.checked("phone")?.to_owned())),
+    })
+}
+
+fn display_name(name: Option<Line<100>>) -> Result<Option<String>, kernel::Error> {
+    name.map(|n| n.checked("display_name")).transpose()
 }
 
 fn roles(names: Vec<RoleName>) -> Vec<Role> {
@@ -474,7 +487,9 @@ impl AuthApi {
     /// the account is locked for a minute, then longer (429 with `Retry-After`).
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, body: Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
-        let grant = self.identity.login(&body.0.email, &body.0.password).await?;
+        // Any text is tried (and fails like a wrong password): a login never says which part
+        // of it was wrong.
+        let grant = self.identity.login(&body.0.email.0, &body.0.password.0).await?;
         Ok(Json(LoginResponse {
             token: grant.token,
             token_type: "Bearer".into(),
@@ -498,7 +513,7 @@ impl AuthApi {
     /// answer is the same either way.
     #[oai(path = "/auth/password-reset", method = "post", operation_id = "requestPasswordReset")]
     async fn request_reset(&self, body: Json<PasswordResetRequest>) -> ApiResult<Accepted> {
-        self.identity.request_password_reset(&body.0.email).await?;
+        self.identity.request_password_reset(&body.0.email.checked("email")?).await?;
         Ok(Accepted::Accepted)
     }
 
@@ -508,7 +523,8 @@ impl AuthApi {
     /// user end.
     #[oai(path = "/auth/password", method = "post", operation_id = "setPasswordWithToken")]
     async fn set_password(&self, body: Json<SetPasswordRequest>) -> ApiResult<Done> {
-        self.identity.set_password_with_token(&body.0.token, &body.0.password).await?;
+        let password = body.0.password.checked("password")?;
+        self.identity.set_password_with_token(&body.0.token.0, password).await?;
         Ok(Done::NoContent)
     }
 
@@ -526,8 +542,8 @@ impl AuthApi {
     async fn update_me(&self, auth: Caller, body: Json<UpdateMeRequest>) -> ApiResult<Json<MeView>> {
         let b = body.0;
         let patch = UserPatch {
-            display_name: b.display_name,
-            phone: patch_phone(b.phone),
+            display_name: display_name(b.display_name)?,
+            phone: patch_phone(b.phone)?,
             locale: b.locale.map(Into::into),
             status: None,
         };
@@ -540,7 +556,8 @@ impl AuthApi {
     /// Your other sessions end; this one stays.
     #[oai(path = "/me/password", method = "post", operation_id = "changeMyPassword")]
     async fn change_password(&self, auth: Caller, body: Json<ChangePasswordRequest>) -> ApiResult<Done> {
-        self.identity.change_password(&auth.0, &body.0.current_password, &body.0.new_password).await?;
+        let new = body.0.new_password.checked("new_password")?;
+        self.identity.change_password(&auth.0, &body.0.current_password.0, new).await?;
         Ok(Done::NoContent)
     }
 }
@@ -566,10 +583,13 @@ impl UserApi {
         status: Query<Option<UserStatusName>>,
         /// Part of the e-mail address or name.
         q: Query<Option<String>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<UserPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = UserFilter {
             org_id: org_id.0,
             role: role.0.map(Into::into),
@@ -585,21 +605,23 @@ impl UserApi {
     /// Without a password the user is `invited`: they get an e-mail (in their language) with a
     /// seven-day link to choose one.
     #[oai(path = "/users", method = "post", operation_id = "createUser")]
-    async fn create(&self, auth: Caller, body: Json<CreateUserRequest>) -> ApiResult<Json<UserView>> {
+    async fn create(&self, auth: Caller, body: Json<CreateUserRequest>) -> ApiResult<UserCreated> {
         let b = body.0;
         let new = NewUser {
             org_id: b.org_id,
-            email: Email::parse(&b.email)?,
-            display_name: b.display_name,
-            phone: b.phone,
+            email: Email::parse(b.email.checked("email")?)?,
+            display_name: b.display_name.checked("display_name")?,
+            phone: b.phone.map(|p| p.checked("phone").map(str::to_owned)).transpose()?,
             locale: b.locale.map(Into::into).unwrap_or_default(),
             roles: roles(b.roles),
-            password: match b.password.as_deref() {
-                Some(p) => InitialPassword::Plain(kernel::Password::new_chosen(p)?),
+            password: match &b.password {
+                Some(p) => InitialPassword::Plain(kernel::Password::new_chosen(p.checked("password")?)?),
                 None => InitialPassword::Invite,
             },
         };
-        Ok(Json(self.identity.create_user(&auth.0, new).await?.into()))
+        let view = UserView::from(self.identity.create_user(&auth.0, new).await?);
+        let location = format!("/api/v1/users/{}", view.id);
+        Ok(UserCreated::at(view, location))
     }
 
     /// Read a user
@@ -613,8 +635,8 @@ impl UserApi {
     async fn update(&self, auth: Caller, id: Path<i64>, body: Json<UpdateUserRequest>) -> ApiResult<Json<UserView>> {
         let b = body.0;
         let patch = UserPatch {
-            display_name: b.display_name,
-            phone: patch_phone(b.phone),
+            display_name: display_name(b.display_name)?,
+            phone: patch_phone(b.phone)?,
             locale: b.locale.map(Into::into),
             status: b.status.map(Into::into),
         };
@@ -650,10 +672,13 @@ impl AuditApi {
         actor_user_id: Query<Option<i64>>,
         org_id: Query<Option<i64>>,
         action: Query<Option<String>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<AuditEventPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = AuditFilter {
             resource_kind: resource_kind.0,
             resource_id: resource_id.0,

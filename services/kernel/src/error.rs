@@ -57,6 +57,14 @@ impl From<crate::money::MoneyError> for Error {
     }
 }
 
+/// "a" or "an" before a word, by its first letter ("an order", "a payout batch").
+pub fn article(word: &str) -> &'static str {
+    match word.chars().next().map(|c| c.to_ascii_lowercase()) {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
 impl Error {
     pub fn not_found(what: &'static str, id: impl ToString) -> Self {
         Self::NotFound { what, id: id.to_string() }
@@ -88,7 +96,7 @@ impl Error {
     pub fn illegal_transition(what: &str, current: &str, action: &str) -> Self {
         Self::Conflict {
             code: "illegal_transition",
-            message: format!("cannot {action} a {what} that is {current}"),
+            message: format!("cannot {action} {} {what} that is {current}", article(what)),
             details: Some(serde_json::json!({ "current_state": current, "action": action })),
         }
     }
@@ -115,5 +123,18 @@ impl Error {
             Self::OutcomeUnknown(_) => "outcome_unknown",
             Self::Unexpected(_) => "internal",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_as_plain_english() {
+        let order = Error::illegal_transition("order", "delivered", "close");
+        assert_eq!(order.to_string(), "cannot close an order that is delivered");
+        let batch = Error::illegal_transition("payout batch", "approved", "approve");
+        assert_eq!(batch.to_string(), "cannot approve a payout batch that is approved");
     }
 }

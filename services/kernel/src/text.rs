@@ -109,6 +109,22 @@ pub fn required_text(field: &str, text: &str, max_chars: usize) -> Result<String
     Ok(trimmed.to_owned())
 }
 
+/// A required paragraph (a plan, a reason, a note), trimmed, 1..=max characters: as
+/// [`required_text`], with line breaks and tabs allowed.
+pub fn required_paragraph(field: &str, text: &str, max_chars: usize) -> Result<String, Error> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > max_chars {
+        return Err(Error::invalid(field, format!("must have at most {max_chars} characters")));
+    }
+    if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(Error::invalid(field, "must not contain control characters other than line breaks and tabs"));
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// A code: 2..=32 characters of A-Z, 0-9, '-' and '_' (service codes, certification codes).
 pub fn code(field: &str, text: &str) -> Result<String, Error> {
     let t = text.trim();

@@ -118,6 +118,26 @@ pub struct EntryFilter {
     pub contract_id: Option<i64>,
     pub party_id: Option<i64>,
     pub payment_id: Option<i64>,
+    /// Entries made within this month (park time).
+    pub period: Option<crate::statement::Period>,
+}
+
+/// A contract's money per line and stream (see [`crate::contract_money`]).
+#[derive(Clone, Debug)]
+pub struct ContractMoney {
+    pub contract: contract::Model,
+    pub lines: Vec<(line::Model, crate::contract_money::LineMoney)>,
+    /// The parties' names, by id.
+    pub names: HashMap<i64, String>,
+}
+
+/// What a person needs to recognise an entry: the party's name, the contract's number and the
+/// line's number (as statements print them).
+#[derive(Clone, Debug, Default)]
+pub struct EntryLabels {
+    pub party_name: String,
+    pub contract_no: Option<String>,
+    pub line_no: Option<i32>,
 }
 
 /// The hash of what a payment means: with its year resolved, so that a retry that leaves out
@@ -215,7 +235,7 @@ impl Ledger {
                 return Err(Error::invalid("year", "maintenance payments name their contract year, 2 or later").into());
             }
         };
-        let note = new.note.as_deref().map(|n| kernel::text::required_text("note", n, 500)).transpose()?;
+        let note = new.note.as_deref().map(|n| kernel::text::required_paragraph("note", n, 500)).transpose()?;
         let hash = request_hash(&new, year);
         let hashes = [hash.clone(), legacy_request_hash(&new)];
         let now = self.clock.now();
@@ -371,6 +391,13 @@ impl Ledger {
         }
         let rows = q.all(self.db.read()).await?;
         Ok(Page::from_rows(rows, page.limit, |p| kernel::Cursor::after_id(p.id)))
+    }
+
+    /// One payment (vendor finance).
+    pub async fn payment(&self, caller: &Principal, id: i64) -> AppResult<payment::Model> {
+        let _permit = self.policy.permit(caller, Resource::Payment, Action::Read)?;
+        let found = payment::Entity::find_by_id(id).one(self.db.read()).await?;
+        found.ok_or_else(|| Error::not_found("payment", id).into())
     }
 
     /// The line numbers of lines, for views.
@@ -719,13 +746,62 @@ impl Ledger {
         })
     }
 
+    /// A contract's money per line and stream: what was paid and each party's share of it.
+    /// Vendor finance sees every party; a party its own share, and a contract it has no share
+    /// in (and did not sign) is 404.
+    pub async fn contract_money(&self, caller: &Principal, contract_id: i64) -> AppResult<ContractMoney> {
+        let own = self.party_scope(caller)?;
+        let conn = self.db.read();
+        let c = contract::Entity::find_by_id(contract_id)
+            .one(conn)
+            .await?
+            .ok_or_else(|| Error::not_found("contract", contract_id))?;
+        let lines = line::Entity::find()
+            .filter(line::Column::ContractId.eq(contract_id))
+            .order_by_asc(line::Column::LineNo)
+            .all(conn)
+            .await?;
+        let mut q =
+            entry::Entity::find().filter(entry::Column::ContractId.eq(contract_id)).order_by_asc(entry::Column::Id);
+        if let Some(org) = own {
+            q = q.filter(entry::Column::PartyId.eq(org));
+        }
+        let entries = q.all(conn).await?;
+        if let Some(org) = own
+            && entries.is_empty()
+            && c.signer_id != org
+        {
+            return Err(Error::not_found("contract", contract_id).into());
+        }
+        let paid: Vec<(i64, String, i64)> = payment::Entity::find()
+            .filter(payment::Column::ContractId.eq(contract_id))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|p| (p.line_id, p.stream, p.amount_fen))
+            .collect();
+        let line_ids: Vec<i64> = lines.iter().map(|l| l.id).collect();
+        let money = crate::contract_money::contract_money(&line_ids, &paid, &entries);
+        let mut party_ids: Vec<i64> = entries.iter().map(|e| e.party_id).collect();
+        party_ids.sort_unstable();
+        party_ids.dedup();
+        let names = directory::store::organisation::Entity::find()
+            .filter(directory::store::organisation::Column::Id.is_in(party_ids))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.name_zh))
+            .collect();
+        Ok(ContractMoney { lines: lines.into_iter().zip(money).collect(), contract: c, names })
+    }
+
     /// Ledger entries, newest first: vendor finance sees all; a party only its own.
     pub async fn entries(
         &self,
         caller: &Principal,
         filter: &EntryFilter,
         page: &PageRequest,
-    ) -> AppResult<Page<entry::Model>> {
+    ) -> AppResult<Page<(entry::Model, EntryLabels)>> {
         let own = self.party_scope(caller)?;
         let mut q = entry::Entity::find().order_by_desc(entry::Column::Id).limit(page.limit + 1);
         if let Some(org) = own {
@@ -743,11 +819,57 @@ impl Ledger {
         if let Some(p) = filter.payment_id {
             q = q.filter(entry::Column::PaymentId.eq(p));
         }
+        if let Some(period) = filter.period {
+            q = q
+                .filter(entry::Column::CreatedAt.gte(period.start()))
+                .filter(entry::Column::CreatedAt.lt(period.end()));
+        }
         if let Some(after) = page.after_id() {
             q = q.filter(entry::Column::Id.lt(after));
         }
-        let rows = q.all(self.db.read()).await?;
-        Ok(Page::from_rows(rows, page.limit, |e| kernel::Cursor::after_id(e.id)))
+        let conn = self.db.read();
+        let rows = Page::from_rows(q.all(conn).await?, page.limit, |e| kernel::Cursor::after_id(e.id));
+        // The names behind the page, in three queries whatever its size.
+        let ids = |f: fn(&entry::Model) -> Option<i64>| {
+            let mut v: Vec<i64> = rows.items.iter().filter_map(f).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let parties: HashMap<i64, String> = directory::store::organisation::Entity::find()
+            .filter(directory::store::organisation::Column::Id.is_in(ids(|e| Some(e.party_id))))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.name_zh))
+            .collect();
+        let contracts: HashMap<i64, String> = contract::Entity::find()
+            .filter(contract::Column::Id.is_in(ids(|e| e.contract_id)))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.contract_no))
+            .collect();
+        let lines: HashMap<i64, i32> = line::Entity::find()
+            .filter(line::Column::Id.is_in(ids(|e| e.line_id)))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l.line_no))
+            .collect();
+        let items = rows
+            .items
+            .into_iter()
+            .map(|e| {
+                let labels = EntryLabels {
+                    party_name: parties.get(&e.party_id).cloned().unwrap_or_default(),
+                    contract_no: e.contract_id.and_then(|c| contracts.get(&c).cloned()),
+                    line_no: e.line_id.and_then(|l| lines.get(&l).copied()),
+                };
+                (e, labels)
+            })
+            .collect();
+        Ok(Page { items, next: rows.next })
     }
 
     /// Balances per party: vendor finance sees every party; a party only itself.

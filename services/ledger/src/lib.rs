@@ -8,6 +8,7 @@
 //! events and notifications; `http` the API.
 
 pub mod app;
+pub mod contract_money;
 pub mod domain;
 pub mod http;
 pub mod payouts;

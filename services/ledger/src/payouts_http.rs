@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use kernel::{Error, Fen};
-use platform::api_types::DecimalText;
+use platform::api_types::CursorText;
+use platform::api_types::{Amount, DecimalText, MonthText, RateText, StakeText};
 use platform::http::{ApiResult, Caller, page_request};
 use platform::idempotency::IdempotencyKey;
 use poem_openapi::param::{Header, Path, Query};
@@ -49,10 +50,10 @@ pub enum PayoutStatusName {
 #[oai(example, deny_unknown_fields)]
 pub struct RunPayoutRequest {
     /// The month, in park time (UTC+8): "2026-10".
-    pub period: String,
+    pub period: MonthText,
     /// The smallest balance to pay (yuan); the configured minimum when absent.
     #[oai(nullable)]
-    pub minimum: Option<DecimalText>,
+    pub minimum: Option<Amount>,
 }
 
 impl Example for RunPayoutRequest {
@@ -299,7 +300,7 @@ pub struct StatementLineView {
     #[oai(nullable)]
     pub rule: Option<i32>,
     #[oai(nullable)]
-    pub rate: Option<DecimalText>,
+    pub rate: Option<RateText>,
     #[oai(nullable)]
     pub fee: Option<DecimalText>,
 }
@@ -318,7 +319,7 @@ impl Example for StatementLineView {
             payment_id: Some(7),
             payout_id: None,
             rule: Some(2),
-            rate: Some(DecimalText("0.40".into())),
+            rate: Some(RateText("0.40".into())),
             fee: None,
         }
     }
@@ -337,7 +338,7 @@ fn line_view(l: StatementLine) -> StatementLineView {
         payment_id: l.payment_id,
         payout_id: l.payout_id,
         rule: l.rule.map(|r| r + 1),
-        rate: l.rate_bp.and_then(|bp| kernel::Rate::from_bp(bp).ok()).map(|r| DecimalText(r.to_wire())),
+        rate: l.rate_bp.and_then(|bp| kernel::Rate::from_bp(bp).ok()).map(|r| RateText(r.to_wire())),
         fee: l.fee_fen.map(|f| money(Fen::new(f))),
     }
 }
@@ -368,7 +369,7 @@ pub struct EquityShareView {
     pub party_id: i64,
     pub party_name: String,
     /// The vendor's equity stake in the partner.
-    pub stake: DecimalText,
+    pub stake: StakeText,
     pub allocations: DecimalText,
     pub clawbacks: DecimalText,
     pub adjustments: DecimalText,
@@ -383,7 +384,7 @@ impl Example for EquityShareView {
         EquityShareView {
             party_id: 4,
             party_name: "杭州云帆财税服务有限公司".into(),
-            stake: DecimalText("0.35".into()),
+            stake: StakeText("0.35".into()),
             allocations: DecimalText("32400.00".into()),
             clawbacks: DecimalText("-2400.00".into()),
             adjustments: DecimalText("0.00".into()),
@@ -397,7 +398,7 @@ fn equity_view(e: EquityShare) -> EquityShareView {
     EquityShareView {
         party_id: e.party_id,
         party_name: e.party_name,
-        stake: DecimalText(e.stake.to_wire()),
+        stake: StakeText(e.stake.to_wire()),
         allocations: money(e.allocations),
         clawbacks: money(e.clawbacks),
         adjustments: money(e.adjustments),
@@ -457,12 +458,12 @@ impl PayoutApi {
         auth: Caller,
         /// Optional: a unique key per run. A retry with the same key and body returns the batch
         /// the first request made (200).
-        #[oai(name = "Idempotency-Key")]
+        #[oai(name = "Idempotency-Key", validator(pattern = r"^[!-~]{1,128}$"))]
         key: Header<Option<String>>,
         body: Json<RunPayoutRequest>,
     ) -> ApiResult<RunPayoutResponse> {
         let key = IdempotencyKey::optional(key.0.as_deref())?;
-        let period = period_param(&body.0.period)?;
+        let period = period_param(body.0.period.checked("period")?)?;
         let minimum = body
             .0
             .minimum
@@ -482,10 +483,13 @@ impl PayoutApi {
     async fn list(
         &self,
         auth: Caller,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<PayoutPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         Ok(Json(PayoutPage::from_page(self.ledger.payouts(Some(&auth.0), &page).await?, payout_view)))
     }
 
@@ -526,8 +530,8 @@ impl PayoutApi {
     /// by kind, closing balance, for `payable` and `held`. Vendor finance reads every party's;
     /// vendor ops those of the direct teams and equity partners; a partner its own.
     #[oai(path = "/statements", method = "get", operation_id = "listStatements", tag = "ApiTags::Payouts")]
-    async fn statements(&self, auth: Caller, period: Query<String>) -> ApiResult<Json<StatementList>> {
-        let period = period_param(&period.0)?;
+    async fn statements(&self, auth: Caller, period: Query<MonthText>) -> ApiResult<Json<StatementList>> {
+        let period = period_param(period.0.checked("period")?)?;
         let items = self.ledger.statements(Some(&auth.0), period).await?;
         Ok(Json(StatementList { items: items.into_iter().map(statement_summary_view).collect() }))
     }
@@ -547,9 +551,9 @@ impl PayoutApi {
         &self,
         auth: Caller,
         party_id: Path<i64>,
-        period: Path<String>,
+        period: Path<MonthText>,
     ) -> ApiResult<Json<StatementView>> {
-        let period = period_param(&period.0)?;
+        let period = period_param(period.0.checked("period")?)?;
         Ok(Json(statement_view(self.ledger.statement(Some(&auth.0), party_id.0, period).await?)))
     }
 
@@ -563,8 +567,8 @@ impl PayoutApi {
         operation_id = "downloadStatement",
         tag = "ApiTags::Payouts"
     )]
-    async fn statement_csv(&self, auth: Caller, party_id: Path<i64>, period: Path<String>) -> ApiResult<CsvFile> {
-        let period = period_param(&period.0)?;
+    async fn statement_csv(&self, auth: Caller, party_id: Path<i64>, period: Path<MonthText>) -> ApiResult<CsvFile> {
+        let period = period_param(period.0.checked("period")?)?;
         let s = self.ledger.statement(Some(&auth.0), party_id.0, period).await?;
         let bytes = statement::statement_csv(&s)?;
         Ok(csv_file(bytes, &format!("statement-{}-{}.csv", s.summary.party_id, s.summary.period)))
@@ -582,8 +586,8 @@ impl PayoutApi {
         operation_id = "equityEarningsReport",
         tag = "ApiTags::Payouts"
     )]
-    async fn equity(&self, auth: Caller, period: Query<String>) -> ApiResult<Json<EquityReport>> {
-        let period = period_param(&period.0)?;
+    async fn equity(&self, auth: Caller, period: Query<MonthText>) -> ApiResult<Json<EquityReport>> {
+        let period = period_param(period.0.checked("period")?)?;
         let items = self.ledger.equity_report(Some(&auth.0), period).await?;
         let total = Fen::checked_sum(items.iter().map(|e| e.attributable)).map_err(Error::unexpected)?;
         Ok(Json(EquityReport {

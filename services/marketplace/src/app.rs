@@ -122,6 +122,10 @@ pub struct PoolItem {
     pub my_bid: Option<bid::Model>,
     /// Every bid (for the publisher only).
     pub bids: Vec<bid::Model>,
+    /// The bidders of `my_bid` and `bids`, by id.
+    pub bidders: HashMap<i64, Organisation>,
+    /// The implementers the bids propose, by id.
+    pub proposed: HashMap<i64, Person>,
 }
 
 #[derive(Debug, Clone)]
@@ -856,12 +860,69 @@ impl Marketplace {
         page: &PageRequest,
     ) -> AppResult<Page<OrderDetails>> {
         let permit = self.policy.permit(caller, Resource::Order, Action::Read)?;
-        let rows = store::list_orders(self.db.read(), &permit.scope(Some(caller)), filter, page).await?;
-        let mut items = Vec::with_capacity(rows.items.len());
-        for o in rows.items {
-            items.push(self.order_details(self.db.read(), o).await?);
+        let conn = self.db.read();
+        let rows = store::list_orders(conn, &permit.scope(Some(caller)), filter, page).await?;
+        Ok(Page { items: self.orders_details(conn, rows.items).await?, next: rows.next })
+    }
+
+    /// The details of a page of orders in a fixed number of queries (seven), not seven per order.
+    async fn orders_details<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        orders: Vec<order::Model>,
+    ) -> AppResult<Vec<OrderDetails>> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(Page { items, next: rows.next })
+        let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+        let mut org_ids: Vec<i64> =
+            orders.iter().flat_map(|o| [Some(o.client_id), Some(o.signer_id), o.deliverer_id]).flatten().collect();
+        org_ids.sort_unstable();
+        org_ids.dedup();
+        let mut service_ids: Vec<i64> = orders.iter().map(|o| o.service_id).collect();
+        service_ids.sort_unstable();
+        service_ids.dedup();
+        let orgs = self.orgs(conn, &org_ids).await?;
+        let services = self.services(conn, &service_ids).await?;
+        let mut subcontracts = store::current_subcontracts(conn, &ids).await?;
+        let mut ratings: HashMap<i64, rating::Model> =
+            store::ratings_of_many(conn, &ids).await?.into_iter().map(|r| (r.order_id, r)).collect();
+        let assignments = store::assignments_of_many(conn, &ids).await?;
+        let mut user_ids: Vec<i64> = assignments.iter().map(|a| a.user_id).collect();
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        let people: HashMap<i64, Person> =
+            store::people(conn, &user_ids).await?.into_iter().map(|p| (p.id, p)).collect();
+        let mut assigned: HashMap<i64, Vec<Person>> = HashMap::new();
+        for a in assignments {
+            if let Some(p) = people.get(&a.user_id) {
+                assigned.entry(a.order_id).or_default().push(p.clone());
+            }
+        }
+        // As one order's view lists them: by id.
+        assigned.values_mut().for_each(|v| {
+            v.sort_by_key(|p| p.id);
+            v.dedup_by_key(|p| p.id);
+        });
+        let mut milestones: HashMap<i64, Vec<milestone::Model>> = HashMap::new();
+        for m in store::milestones_of_many(conn, &ids).await? {
+            milestones.entry(m.order_id).or_default().push(m);
+        }
+        let mut out = Vec::with_capacity(orders.len());
+        for o in orders {
+            let service = services.get(&o.service_id).cloned().ok_or_else(|| Error::unexpected("service missing"))?;
+            let id = o.id;
+            out.push(details_of(
+                o,
+                &orgs,
+                service,
+                milestones.remove(&id).unwrap_or_default(),
+                assigned.remove(&id).unwrap_or_default(),
+                subcontracts.remove(&id),
+                ratings.remove(&id),
+            )?);
+        }
+        Ok(out)
     }
 
     pub async fn get_order(&self, caller: &Principal, id: i64) -> AppResult<OrderDetails> {
@@ -999,7 +1060,7 @@ impl Marketplace {
         note: Option<String>,
     ) -> AppResult<OrderDetails> {
         let _early = self.policy.permit(caller, Resource::Order, Action::Dispatch)?;
-        let note = note.map(|n| kernel::text::required_text("note", &n, 1000)).transpose()?;
+        let note = note.map(|n| kernel::text::required_paragraph("note", &n, 1000)).transpose()?;
         let txn = self.db.begin().await?;
         let outcome: AppResult<order::Model> = async {
             let (o, _) = self.order_for(&txn, caller, id, Action::Dispatch).await?;
@@ -1193,7 +1254,7 @@ impl Marketplace {
 
     pub async fn cancel(&self, caller: &Principal, id: i64, reason: String) -> AppResult<OrderDetails> {
         let _early = self.policy.permit(caller, Resource::Order, Action::Dispatch)?;
-        let reason = kernel::text::required_text("reason", &reason, 1000)?;
+        let reason = kernel::text::required_paragraph("reason", &reason, 1000)?;
         let txn = self.db.begin().await?;
         let outcome: AppResult<order::Model> = async {
             let (o, _) = self.order_for(&txn, caller, id, Action::Dispatch).await?;
@@ -1316,6 +1377,26 @@ impl Marketplace {
         for b in store::bids_of_many(conn, &sub_ids).await? {
             bids.entry(b.subcontract_id).or_default().push(b);
         }
+        // The names behind the bids a caller will see (its own, or all of them for the
+        // publisher), in two queries for the whole page.
+        let seen = |s: &subcontract::Model, b: &bid::Model| {
+            caller.org_kind == OrgKind::Vendor || caller.org_id == s.signer_id || b.org_id == caller.org_id
+        };
+        let mut bidder_ids = Vec::new();
+        let mut proposed_ids = Vec::new();
+        for s in &subs {
+            for b in bids.get(&s.id).into_iter().flatten().filter(|b| seen(s, b)) {
+                bidder_ids.push(b.org_id);
+                proposed_ids.extend(implementer_ids_of(b));
+            }
+        }
+        bidder_ids.sort_unstable();
+        bidder_ids.dedup();
+        proposed_ids.sort_unstable();
+        proposed_ids.dedup();
+        let bidders = self.orgs(conn, &bidder_ids).await?;
+        let proposed: HashMap<i64, Person> =
+            store::people(conn, &proposed_ids).await?.into_iter().map(|p| (p.id, p)).collect();
         let mut out = Vec::with_capacity(subs.len());
         for s in subs {
             let o = orders.get(&s.order_id).ok_or_else(|| Error::unexpected("order missing"))?;
@@ -1327,7 +1408,16 @@ impl Marketplace {
             let service = services.get(&s.service_id).cloned().ok_or_else(|| Error::unexpected("service missing"))?;
             let these = bids.remove(&s.id).unwrap_or_default();
             let is_publisher = caller.org_kind == OrgKind::Vendor || caller.org_id == s.signer_id;
+            let shown: Vec<&bid::Model> = these.iter().filter(|b| seen(&s, b)).collect();
+            let bidders_here = shown.iter().filter_map(|b| bidders.get(&b.org_id).map(|o| (o.id, o.clone()))).collect();
+            let proposed_here = shown
+                .iter()
+                .flat_map(|b| implementer_ids_of(b))
+                .filter_map(|id| proposed.get(&id).map(|p| (id, p.clone())))
+                .collect();
             out.push(PoolItem {
+                bidders: bidders_here,
+                proposed: proposed_here,
                 order_no: o.order_no.clone(),
                 order_due_on: o.due_on,
                 client_name: orgs.get(&o.client_id).map(|c| c.profile.name_zh.clone()).unwrap_or_default(),
@@ -1403,9 +1493,6 @@ impl Marketplace {
             .await?
             .ok_or_else(|| Error::not_found("subcontract", id))?;
         let (s, o) = (subject.subcontract, subject.order);
-        if s.mode != Mode::FirstClaim.as_str() {
-            return Err(Error::conflict("tender_only", "this subcontract is a tender: submit a bid instead").into());
-        }
         let need = need_with(&s, subject.requirements);
         // The claimant, the client and the signer came with the subject: the claimant for its
         // eligibility, the other two for what the e-mails and the answer say.
@@ -1420,10 +1507,17 @@ impl Marketplace {
             .cloned()
             .ok_or_else(|| Error::forbidden("only a subcontract partner claims subcontracts"))?;
         let why = domain::eligibility(&candidate_of(&org, subject.stats), &need);
+        // Outside the partner's read scope (see `subcontract_for`) the claim is as unknown as the
+        // read: 404, before anything about the subcontract — its mode, its state, the partner's
+        // own shortfalls — is told. Only a partner that could see it while open learns more.
+        let at_capacity_only = why.iter().all(|w| matches!(w, domain::Ineligible::AtCapacity { .. }));
+        if !at_capacity_only && s.winner_id != Some(caller.org_id) {
+            return Err(Error::not_found("subcontract", id).into());
+        }
+        if s.mode != Mode::FirstClaim.as_str() {
+            return Err(Error::conflict("tender_only", "this subcontract is a tender: submit a bid instead").into());
+        }
         if !why.is_empty() {
-            if s.status != SubcontractStatus::Open.as_str() {
-                return Err(Error::not_found("subcontract", id).into());
-            }
             return Err(not_eligible(&org, &why).into());
         }
         if s.status != SubcontractStatus::Open.as_str() {
@@ -1498,7 +1592,7 @@ impl Marketplace {
                 return Ok((sid, true));
             }
             let s = store::lock_subcontract(&txn, id).await?.ok_or_else(|| Error::not_found("subcontract", id))?;
-            let plan = kernel::text::required_text("plan", &new.plan, 4000)?;
+            let plan = kernel::text::required_paragraph("plan", &new.plan, 4000)?;
             if s.mode != Mode::Tender.as_str() {
                 return Err(
                     Error::conflict("first_claim_only", "this subcontract is first-claim: claim it instead").into()
@@ -1943,7 +2037,7 @@ impl Marketplace {
 
     pub async fn dispute(&self, caller: &Principal, id: i64, reason: String) -> AppResult<OrderDetails> {
         let _early = self.policy.permit(caller, Resource::Order, Action::Accept)?;
-        let reason = kernel::text::required_text("reason", &reason, 2000)?;
+        let reason = kernel::text::required_paragraph("reason", &reason, 2000)?;
         let txn = self.db.begin().await?;
         let outcome: AppResult<order::Model> = async {
             let (o, _) = self.order_for(&txn, caller, id, Action::Accept).await?;
@@ -1972,7 +2066,7 @@ impl Marketplace {
         note: String,
     ) -> AppResult<OrderDetails> {
         let _early = self.policy.permit(caller, Resource::Order, Action::Resolve)?;
-        let note = kernel::text::required_text("note", &note, 2000)?;
+        let note = kernel::text::required_paragraph("note", &note, 2000)?;
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let outcome: AppResult<order::Model> = async {
@@ -2168,7 +2262,7 @@ impl Marketplace {
 
     pub async fn reply(&self, caller: &Principal, id: i64, text: String) -> AppResult<OrderDetails> {
         let _early = self.policy.permit(caller, Resource::Rating, Action::Reply)?;
-        let text = kernel::text::required_text("reply", &text, 2000)?;
+        let text = kernel::text::required_paragraph("reply", &text, 2000)?;
         let now = self.clock.now();
         let txn = self.db.begin().await?;
         let outcome: AppResult<order::Model> = async {
@@ -2230,7 +2324,7 @@ impl Marketplace {
         &self,
         caller: &Principal,
         page: &PageRequest,
-    ) -> AppResult<Page<(milestone::Model, order::Model)>> {
+    ) -> AppResult<(Page<(milestone::Model, order::Model)>, HashMap<i64, Organisation>)> {
         let permit = self.policy.permit(caller, Resource::Order, Action::Dispatch)?;
         if !permit.allows(kernel::Relation::Supervised) && !permit.allows(kernel::Relation::Any) {
             // Signers see their own overdue milestones through their orders; this list is ops'.
@@ -2246,8 +2340,13 @@ impl Marketplace {
             .into_iter()
             .map(|o| (o.id, o))
             .collect();
+        let mut org_ids: Vec<i64> =
+            orders.values().flat_map(|o| [Some(o.client_id), o.deliverer_id]).flatten().collect();
+        org_ids.sort_unstable();
+        org_ids.dedup();
+        let orgs = self.orgs(conn, &org_ids).await?;
         let items = rows.items.into_iter().filter_map(|m| orders.get(&m.order_id).cloned().map(|o| (m, o))).collect();
-        Ok(Page { items, next: rows.next })
+        Ok((Page { items, next: rows.next }, orgs))
     }
 
     // ---- sweeps -------------------------------------------------------------------------
@@ -2476,6 +2575,11 @@ fn candidate_of(o: &Organisation, s: store::DelivererStats) -> Candidate {
         delivered: s.delivered,
         on_time: s.on_time,
     }
+}
+
+/// The implementers a bid proposes (a JSON list of user ids in the row).
+pub fn implementer_ids_of(b: &bid::Model) -> Vec<i64> {
+    serde_json::from_value(b.implementer_ids.clone()).unwrap_or_default()
 }
 
 fn not_eligible(org: &Organisation, why: &[domain::Ineligible]) -> Error {

@@ -5,7 +5,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kernel::{Action, Resource};
 use kernel::{Error, Fen, Rate};
-use platform::api_types::{DecimalText, OrgKindName};
+use platform::api_types::CursorText;
+use platform::api_types::{
+    Amount, CodeText, DecimalText, Line, OrgKindName, Para, PositiveAmount, RateText, RegionCode, ShareText, StarsText,
+    TemplateCode,
+};
 use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use platform::idempotency::IdempotencyKey;
 use poem_openapi::param::{Header, Path, Query};
@@ -74,22 +78,14 @@ fn yuan(fen: i64) -> DecimalText {
     DecimalText(Fen::new(fen).to_yuan())
 }
 
-fn amount(field: &str, d: &DecimalText) -> Result<Fen, Error> {
-    Fen::parse_yuan(d.as_str()).map_err(|e| Error::invalid(field, e.to_string()))
-}
-
-fn rate(field: &str, d: &DecimalText) -> Result<Rate, Error> {
-    Rate::parse(d.as_str()).map_err(|e| Error::invalid(field, e.to_string()))
-}
-
 fn terms(
-    share: Option<&DecimalText>,
-    fee: Option<&DecimalText>,
+    share: Option<&ShareText>,
+    fee: Option<&PositiveAmount>,
     share_field: &str,
     fee_field: &str,
 ) -> Result<Terms, Error> {
-    let share = share.map(|s| rate(share_field, s)).transpose()?;
-    let fee = fee.map(|f| amount(fee_field, f)).transpose()?;
+    let share = share.map(|s| s.rate(share_field)).transpose()?;
+    let fee = fee.map(|f| f.fen(fee_field)).transpose()?;
     domain::validate_terms(share, fee)
 }
 
@@ -279,8 +275,8 @@ platform::created_response!(BidSubmitted, SubcontractView);
 #[oai(deny_unknown_fields)]
 pub struct LineRequest {
     /// The service's code.
-    pub service: String,
-    pub amount: DecimalText,
+    pub service: CodeText,
+    pub amount: PositiveAmount,
 }
 
 #[derive(Object, Debug)]
@@ -294,16 +290,18 @@ pub struct CreateContractRequest {
     #[oai(nullable)]
     pub account_manager_id: Option<i64>,
     pub signed_on: NaiveDate,
+    #[oai(validator(minimum(value = "1"), maximum(value = "10")))]
     pub term_years: i32,
-    pub first_year_amount: DecimalText,
-    pub annual_maintenance_fee: DecimalText,
+    pub first_year_amount: PositiveAmount,
+    pub annual_maintenance_fee: Amount,
     /// One line per service sold; the amounts add up to the first-year amount.
+    #[oai(validator(min_items = 1, max_items = 50))]
     pub lines: Vec<LineRequest>,
     /// The agreement template to sign under (its current version is snapshotted into the
     /// contract, with the signer's tier rates); defaults to the first line's service template,
     /// else `standard`.
     #[oai(nullable)]
-    pub agreement_template: Option<String>,
+    pub agreement_template: Option<TemplateCode>,
 }
 
 impl Example for CreateContractRequest {
@@ -314,11 +312,11 @@ impl Example for CreateContractRequest {
             account_manager_id: None,
             signed_on: example_date("2026-11-01"),
             term_years: 3,
-            first_year_amount: DecimalText("100000.00".into()),
-            annual_maintenance_fee: DecimalText("20000.00".into()),
+            first_year_amount: "100000.00".into(),
+            annual_maintenance_fee: "20000.00".into(),
             lines: vec![
-                LineRequest { service: "ERP-IMPL".into(), amount: DecimalText("60000.00".into()) },
-                LineRequest { service: "TAX-PLAN".into(), amount: DecimalText("40000.00".into()) },
+                LineRequest { service: "ERP-IMPL".into(), amount: "60000.00".into() },
+                LineRequest { service: "TAX-PLAN".into(), amount: "40000.00".into() },
             ],
             agreement_template: None,
         }
@@ -442,7 +440,7 @@ pub struct OrderView {
 #[derive(Object, Debug)]
 pub struct ExecutionView {
     #[oai(nullable)]
-    pub share: Option<DecimalText>,
+    pub share: Option<RateText>,
     #[oai(nullable)]
     pub fixed_fee: Option<DecimalText>,
 }
@@ -496,7 +494,7 @@ impl Example for OrderView {
                 winner_id: Some(8),
             }),
             rating: None,
-            execution: Some(ExecutionView { share: Some(DecimalText("0.70".into())), fixed_fee: None }),
+            execution: Some(ExecutionView { share: Some(RateText("0.70".into())), fixed_fee: None }),
         }
     }
 }
@@ -510,7 +508,7 @@ fn order_view(d: OrderDetails, today: NaiveDate, shares_visible: bool) -> OrderV
     let o = d.order;
     let execution =
         domain::Terms::from_columns(o.exec_share_bp, o.exec_fee_fen).filter(|_| shares_visible).map(|t| match t {
-            Terms::Share(r) => ExecutionView { share: Some(DecimalText(r.to_wire())), fixed_fee: None },
+            Terms::Share(r) => ExecutionView { share: Some(RateText(r.to_wire())), fixed_fee: None },
             Terms::Fee(f) => ExecutionView { share: None, fixed_fee: Some(DecimalText(f.to_yuan())) },
         });
     OrderView {
@@ -569,19 +567,19 @@ pub struct DispatchRequest {
     /// or give `fixed_fee`. Required for such a deliverer, refused for the signer itself and
     /// the vendor's direct teams.
     #[oai(nullable)]
-    pub execution_share: Option<DecimalText>,
+    pub execution_share: Option<ShareText>,
     /// A fixed fee taken from the line's first-year payments, at most the line's amount.
     #[oai(nullable)]
-    pub fixed_fee: Option<DecimalText>,
+    pub fixed_fee: Option<PositiveAmount>,
     #[oai(nullable)]
-    pub note: Option<String>,
+    pub note: Option<Para<1000>>,
 }
 
 impl Example for DispatchRequest {
     fn example() -> Self {
         DispatchRequest {
             deliverer_id: 8,
-            execution_share: Some(DecimalText("0.70".into())),
+            execution_share: Some("0.70".into()),
             fixed_fee: None,
             note: Some("推荐第二名，本月有空档".into()),
         }
@@ -596,16 +594,16 @@ pub struct SubcontractRequest {
     /// The subcontractor's share of what the client pays for the line, e.g. "0.35" — or
     /// give `fixed_fee`.
     #[oai(nullable)]
-    pub execution_share: Option<DecimalText>,
+    pub execution_share: Option<ShareText>,
     #[oai(nullable)]
-    pub fixed_fee: Option<DecimalText>,
+    pub fixed_fee: Option<PositiveAmount>,
     /// The lowest quality score (Bayesian-average stars, "1.00"–"5.00") a partner must have.
     #[oai(nullable)]
-    pub min_quality: Option<DecimalText>,
+    pub min_quality: Option<StarsText>,
     pub claim_deadline: DateTime<Utc>,
     /// Certifications required beyond the service's own.
-    #[oai(default)]
-    pub required_certifications: Vec<String>,
+    #[oai(default, validator(max_items = 20))]
+    pub required_certifications: Vec<CodeText>,
 }
 
 impl Example for SubcontractRequest {
@@ -613,9 +611,9 @@ impl Example for SubcontractRequest {
         SubcontractRequest {
             reason: ReasonName::CantDo,
             mode: ModeName::FirstClaim,
-            execution_share: Some(DecimalText("0.35".into())),
+            execution_share: Some("0.35".into()),
             fixed_fee: None,
-            min_quality: Some(DecimalText("3.80".into())),
+            min_quality: Some("3.80".into()),
             claim_deadline: example_time() + Duration::days(3),
             required_certifications: vec![],
         }
@@ -625,7 +623,7 @@ impl Example for SubcontractRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct ReasonRequest {
-    pub reason: String,
+    pub reason: Para<1000>,
 }
 
 impl Example for ReasonRequest {
@@ -639,6 +637,7 @@ impl Example for ReasonRequest {
 pub struct AssignRequest {
     /// Implementers of the delivering organisation, each holding a valid credential for every
     /// certification the order requires.
+    #[oai(validator(min_items = 1, max_items = 20, unique_items))]
     pub user_ids: Vec<i64>,
 }
 
@@ -652,7 +651,7 @@ impl Example for AssignRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct ResolveRequest {
     pub resolution: ResolutionName,
-    pub note: String,
+    pub note: Para<2000>,
 }
 
 impl Example for ResolveRequest {
@@ -793,25 +792,46 @@ impl From<Recommendations> for RecommendationsView {
 pub struct BidView {
     pub id: i64,
     pub org_id: i64,
+    /// The bidder.
+    pub organisation: OrgRefView,
     #[oai(nullable)]
-    pub execution_share: Option<DecimalText>,
+    pub execution_share: Option<RateText>,
     #[oai(nullable)]
     pub fee: Option<DecimalText>,
     pub plan: String,
     pub implementer_ids: Vec<i64>,
+    /// The implementers proposed, with their names.
+    pub implementers: Vec<PersonView>,
     /// `submitted`, `awarded` or `not_awarded`.
     pub status: String,
     pub updated_at: DateTime<Utc>,
 }
 
-fn bid_view(b: bid::Model) -> BidView {
+fn bid_view(
+    b: bid::Model,
+    bidders: &std::collections::HashMap<i64, directory::app::Organisation>,
+    proposed: &std::collections::HashMap<i64, crate::store::Person>,
+) -> BidView {
+    let ids = crate::app::implementer_ids_of(&b);
     BidView {
         id: b.id,
         org_id: b.org_id,
-        execution_share: b.share_bp.and_then(|bp| Rate::from_bp(bp).ok()).map(|r| DecimalText(r.to_wire())),
+        organisation: bidders.get(&b.org_id).map(org_ref).unwrap_or(OrgRefView {
+            id: b.org_id,
+            name: String::new(),
+            kind: OrgKindName::SubcontractPartner,
+        }),
+        implementers: ids
+            .iter()
+            .map(|id| PersonView {
+                id: *id,
+                name: proposed.get(id).map(|p| p.display_name.clone()).unwrap_or_default(),
+            })
+            .collect(),
+        execution_share: b.share_bp.and_then(|bp| Rate::from_bp(bp).ok()).map(|r| RateText(r.to_wire())),
         fee: b.fee_fen.map(yuan),
         plan: b.plan,
-        implementer_ids: serde_json::from_value(b.implementer_ids).unwrap_or_default(),
+        implementer_ids: ids,
         status: b.status,
         updated_at: b.updated_at,
     }
@@ -852,11 +872,11 @@ pub struct SubcontractView {
     #[oai(nullable)]
     pub account_manager: Option<ContactView>,
     #[oai(nullable)]
-    pub execution_share: Option<DecimalText>,
+    pub execution_share: Option<RateText>,
     #[oai(nullable)]
     pub fixed_fee: Option<DecimalText>,
     #[oai(nullable)]
-    pub min_quality: Option<String>,
+    pub min_quality: Option<StarsText>,
     pub required_certifications: Vec<String>,
     pub claim_deadline: DateTime<Utc>,
     pub order_due_on: NaiveDate,
@@ -885,7 +905,7 @@ impl Example for SubcontractView {
             client_name: "宁波海曙精密机械有限公司".into(),
             signer_name: "杭州云帆财税服务有限公司".into(),
             account_manager: Some(ContactView { name: "陈思远".into(), email: "equity@vpark.demo".into() }),
-            execution_share: Some(DecimalText("0.35".into())),
+            execution_share: Some(RateText("0.35".into())),
             fixed_fee: None,
             min_quality: Some("3.80".into()),
             required_certifications: vec!["ERP-L2".into()],
@@ -920,9 +940,9 @@ impl From<PoolItem> for SubcontractView {
             client_name: p.client_name,
             signer_name: p.signer_name,
             account_manager: p.account_manager.map(|m| ContactView { name: m.display_name, email: m.email }),
-            execution_share: s.share_bp.and_then(|bp| Rate::from_bp(bp).ok()).map(|r| DecimalText(r.to_wire())),
+            execution_share: s.share_bp.and_then(|bp| Rate::from_bp(bp).ok()).map(|r| RateText(r.to_wire())),
             fixed_fee: s.fixed_fee_fen.map(yuan),
-            min_quality: s.min_quality_centi.map(domain::centi_text),
+            min_quality: s.min_quality_centi.map(|c| StarsText(domain::centi_text(c))),
             required_certifications: p.required_certifications,
             claim_deadline: s.claim_deadline,
             order_due_on: p.order_due_on,
@@ -932,8 +952,8 @@ impl From<PoolItem> for SubcontractView {
                 .map(|m| PoolMilestoneView { code: m.code, name_zh: m.name_zh, name_en: m.name_en, due_on: m.due_on })
                 .collect(),
             winner_id: s.winner_id,
-            my_bid: p.my_bid.map(bid_view),
-            bids: p.bids.into_iter().map(bid_view).collect(),
+            my_bid: p.my_bid.map(|b| bid_view(b, &p.bidders, &p.proposed)),
+            bids: p.bids.into_iter().map(|b| bid_view(b, &p.bidders, &p.proposed)).collect(),
         }
     }
 }
@@ -952,12 +972,12 @@ pub enum PoolSort {
 #[oai(example, deny_unknown_fields)]
 pub struct BidRequest {
     #[oai(nullable)]
-    pub execution_share: Option<DecimalText>,
+    pub execution_share: Option<ShareText>,
     #[oai(nullable)]
-    pub fee: Option<DecimalText>,
-    pub plan: String,
+    pub fee: Option<PositiveAmount>,
+    pub plan: Para<4000>,
     /// The implementers the partner proposes; each must be certified for the order.
-    #[oai(default)]
+    #[oai(default, validator(max_items = 20, unique_items))]
     pub implementer_ids: Vec<i64>,
 }
 
@@ -965,7 +985,7 @@ impl Example for BidRequest {
     fn example() -> Self {
         BidRequest {
             execution_share: None,
-            fee: Some(DecimalText("28000.00".into())),
+            fee: Some("28000.00".into()),
             plan: "两名 ERP-L2 顾问驻场六周，分三阶段上线".into(),
             implementer_ids: vec![17],
         }
@@ -990,13 +1010,18 @@ impl Example for AwardRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct RatingRequest {
     /// 1–5 stars, as are the four dimensions.
+    #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
     pub overall: i16,
+    #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
     pub professionalism: i16,
+    #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
     pub timeliness: i16,
+    #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
     pub communication: i16,
+    #[oai(validator(minimum(value = "1"), maximum(value = "5")))]
     pub outcome: i16,
     #[oai(nullable)]
-    pub comment: Option<String>,
+    pub comment: Option<Para<2000>>,
 }
 
 impl Example for RatingRequest {
@@ -1027,7 +1052,7 @@ impl RatingRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct ReplyRequest {
-    pub reply: String,
+    pub reply: Para<2000>,
 }
 
 impl Example for ReplyRequest {
@@ -1121,6 +1146,11 @@ pub struct OverdueView {
     pub order_status: OrderStatusName,
     #[oai(nullable)]
     pub deliverer_id: Option<i64>,
+    /// Who delivers the order (none before dispatch).
+    #[oai(nullable)]
+    pub deliverer: Option<OrgRefView>,
+    /// Whose order it is.
+    pub client: OrgRefView,
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
@@ -1136,6 +1166,14 @@ impl Example for OverdueView {
             order_no: "HT2026000012-1".into(),
             order_status: OrderStatusName::InProgress,
             deliverer_id: Some(8),
+            deliverer: Some(OrgRefView {
+                id: 8,
+                name: "苏州数联 ERP 实施有限公司".into(),
+                kind: OrgKindName::SubcontractPartner,
+            }),
+            client: OrgRefView {
+                id: 21, name: "德清华锐精密机械有限公司".into(), kind: OrgKindName::Client
+            },
             code: "requirements".into(),
             name_zh: "需求调研".into(),
             name_en: "Requirements".into(),
@@ -1147,8 +1185,16 @@ impl Example for OverdueView {
 
 platform::page_of!(OverduePage, OverdueView);
 
-fn overdue_view((m, o): (milestone::Model, order::Model), today: NaiveDate) -> OverdueView {
+fn overdue_view(
+    (m, o): (milestone::Model, order::Model),
+    orgs: &std::collections::HashMap<i64, directory::app::Organisation>,
+    today: NaiveDate,
+) -> OverdueView {
+    let named =
+        |id: i64, kind: OrgKindName| orgs.get(&id).map(org_ref).unwrap_or(OrgRefView { id, name: String::new(), kind });
     OverdueView {
+        deliverer: o.deliverer_id.map(|id| named(id, OrgKindName::SubcontractPartner)),
+        client: named(o.client_id, OrgKindName::Client),
         milestone_id: m.id,
         order_id: o.id,
         order_no: o.order_no,
@@ -1193,7 +1239,7 @@ impl MarketplaceApi {
         /// Optional: a unique key per contract. A retry with the same key and body returns the
         /// contract the first request created (200) instead of registering it twice; the same
         /// key with a different body is refused (422 `idempotency_key_reused`).
-        #[oai(name = "Idempotency-Key")]
+        #[oai(name = "Idempotency-Key", validator(pattern = r"^[!-~]{1,128}$"))]
         key: Header<Option<String>>,
         body: Json<CreateContractRequest>,
     ) -> ApiResult<ContractCreated> {
@@ -1201,7 +1247,7 @@ impl MarketplaceApi {
         let b = body.0;
         let mut lines = Vec::with_capacity(b.lines.len());
         for (i, l) in b.lines.iter().enumerate() {
-            lines.push((l.service.clone(), amount(&format!("lines[{i}].amount"), &l.amount)?));
+            lines.push((l.service.code(&format!("lines[{i}].service"))?, l.amount.fen(&format!("lines[{i}].amount"))?));
         }
         let new = NewContract {
             client_id: b.client_id,
@@ -1209,10 +1255,10 @@ impl MarketplaceApi {
             account_manager_id: b.account_manager_id,
             signed_on: b.signed_on,
             term_years: b.term_years,
-            first_year: amount("first_year_amount", &b.first_year_amount)?,
-            maintenance_fee: amount("annual_maintenance_fee", &b.annual_maintenance_fee)?,
+            first_year: b.first_year_amount.fen("first_year_amount")?,
+            maintenance_fee: b.annual_maintenance_fee.fen("annual_maintenance_fee")?,
             lines,
-            agreement_template: b.agreement_template,
+            agreement_template: b.agreement_template.map(|t| t.code("agreement_template")).transpose()?,
         };
         let created = self.market.create_contract(&auth.0, new, key.as_ref()).await?;
         let view = ContractView::from(created.value);
@@ -1225,16 +1271,44 @@ impl MarketplaceApi {
     /// Signers see theirs, clients theirs (without the share agreement), vendor ops and
     /// finance all.
     #[oai(path = "/contracts", method = "get", operation_id = "listContracts", tag = "ApiTags::Contracts")]
+    #[allow(clippy::too_many_arguments)]
     async fn list_contracts(
         &self,
         auth: Caller,
         client_id: Query<Option<i64>>,
         signer_id: Query<Option<i64>>,
+        /// Contracts with an order in this state.
+        order_status: Query<Option<OrderStatusName>>,
+        /// Contracts with a line of this service.
+        service_id: Query<Option<i64>>,
+        /// Contracts with an order delivered by this organisation.
+        deliverer_id: Query<Option<i64>>,
+        /// Contracts with an order in this region.
+        region: Query<Option<RegionCode>>,
+        /// Signed on or after this day.
+        signed_from: Query<Option<NaiveDate>>,
+        /// Signed on or before this day.
+        signed_to: Query<Option<NaiveDate>>,
+        /// Text in the client's name or the contract number (case-insensitive).
+        q: Query<Option<Line<100>>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<ContractPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
-        let filter = ContractFilter { client_id: client_id.0, signer_id: signer_id.0 };
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
+        let filter = ContractFilter {
+            client_id: client_id.0,
+            signer_id: signer_id.0,
+            order_status: order_status.0.map(|s| OrderStatus::from(s).as_str().to_owned()),
+            service_id: service_id.0,
+            deliverer_id: deliverer_id.0,
+            region: region.0.map(|r| r.checked("region")).transpose()?,
+            signed_from: signed_from.0,
+            signed_to: signed_to.0,
+            q: q.0.map(|t| t.checked("q")).transpose()?,
+        };
         Ok(Json(ContractPage::from_page(self.market.list_contracts(&auth.0, &filter, &page).await?, Into::into)))
     }
 
@@ -1254,22 +1328,36 @@ impl MarketplaceApi {
         &self,
         auth: Caller,
         status: Query<Option<OrderStatusName>>,
-        region: Query<Option<String>>,
+        region: Query<Option<RegionCode>>,
         service_id: Query<Option<i64>>,
         deliverer_id: Query<Option<i64>>,
         client_id: Query<Option<i64>>,
+        signer_id: Query<Option<i64>>,
         contract_id: Query<Option<i64>>,
+        /// Due on or after this day.
+        due_from: Query<Option<NaiveDate>>,
+        /// Due on or before this day.
+        due_to: Query<Option<NaiveDate>>,
+        /// Text in the client's name, the order number or the contract number (case-insensitive).
+        q: Query<Option<Line<100>>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<OrderPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = OrderFilter {
             status: status.0.map(|s| OrderStatus::from(s).as_str().to_owned()),
-            region: region.0,
+            region: region.0.map(|r| r.checked("region")).transpose()?,
             service_id: service_id.0,
             deliverer_id: deliverer_id.0,
             client_id: client_id.0,
+            signer_id: signer_id.0,
             contract_id: contract_id.0,
+            due_from: due_from.0,
+            due_to: due_to.0,
+            q: q.0.map(|t| t.checked("q")).transpose()?,
         };
         let today = self.today();
         let shares = shares_visible(&auth.0);
@@ -1311,7 +1399,8 @@ impl MarketplaceApi {
             (None, None) => None,
             (share, fee) => Some(terms(share.as_ref(), fee.as_ref(), "execution_share", "fixed_fee")?),
         };
-        Ok(self.order(&auth.0, self.market.dispatch(&auth.0, id.0, b.deliverer_id, terms, b.note).await?))
+        let note = b.note.map(|n| n.checked("note")).transpose()?;
+        Ok(self.order(&auth.0, self.market.dispatch(&auth.0, id.0, b.deliverer_id, terms, note).await?))
     }
 
     /// Publish an order as a subcontract
@@ -1335,13 +1424,13 @@ impl MarketplaceApi {
             reason: b.reason.into(),
             mode: b.mode.into(),
             terms: terms(b.execution_share.as_ref(), b.fixed_fee.as_ref(), "execution_share", "fixed_fee")?,
-            min_quality_centi: b
-                .min_quality
-                .as_ref()
-                .map(|q| domain::parse_centi("min_quality", q.as_str()))
-                .transpose()?,
+            min_quality_centi: b.min_quality.as_ref().map(|q| q.centi("min_quality")).transpose()?,
             claim_deadline: b.claim_deadline,
-            extra_certifications: b.required_certifications.iter().map(|c| c.trim().to_uppercase()).collect(),
+            extra_certifications: b
+                .required_certifications
+                .iter()
+                .map(|c| c.code("required_certifications"))
+                .collect::<Result<_, _>>()?,
         };
         Ok(self.order(&auth.0, self.market.publish(&auth.0, id.0, new).await?))
     }
@@ -1349,7 +1438,7 @@ impl MarketplaceApi {
     /// Cancel an order
     #[oai(path = "/orders/:id/cancel", method = "post", operation_id = "cancelOrder", tag = "ApiTags::Orders")]
     async fn cancel(&self, auth: Caller, id: Path<i64>, body: Json<ReasonRequest>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(&auth.0, self.market.cancel(&auth.0, id.0, body.0.reason).await?))
+        Ok(self.order(&auth.0, self.market.cancel(&auth.0, id.0, body.0.reason.checked("reason")?).await?))
     }
 
     /// Assign implementers
@@ -1393,7 +1482,7 @@ impl MarketplaceApi {
     /// Dispute a delivery
     #[oai(path = "/orders/:id/dispute", method = "post", operation_id = "disputeOrder", tag = "ApiTags::Orders")]
     async fn dispute(&self, auth: Caller, id: Path<i64>, body: Json<ReasonRequest>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(&auth.0, self.market.dispute(&auth.0, id.0, body.0.reason).await?))
+        Ok(self.order(&auth.0, self.market.dispute(&auth.0, id.0, body.0.reason.checked("reason")?).await?))
     }
 
     /// Resolve a dispute
@@ -1403,7 +1492,7 @@ impl MarketplaceApi {
             ResolutionName::Accept => Resolution::Accept,
             ResolutionName::Rework => Resolution::Rework,
         };
-        Ok(self.order(&auth.0, self.market.resolve(&auth.0, id.0, r, body.0.note).await?))
+        Ok(self.order(&auth.0, self.market.resolve(&auth.0, id.0, r, body.0.note.checked("note")?).await?))
     }
 
     /// List overdue milestones
@@ -1418,12 +1507,16 @@ impl MarketplaceApi {
     async fn overdue(
         &self,
         auth: Caller,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<OverduePage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let today = self.today();
-        Ok(Json(OverduePage::from_page(self.market.overdue(&auth.0, &page).await?, |x| overdue_view(x, today))))
+        let (rows, orgs) = self.market.overdue(&auth.0, &page).await?;
+        Ok(Json(OverduePage::from_page(rows, |x| overdue_view(x, &orgs, today))))
     }
 
     /// List the subcontract pool
@@ -1441,10 +1534,13 @@ impl MarketplaceApi {
         service_id: Query<Option<i64>>,
         mode: Query<Option<ModeName>>,
         sort: Query<Option<PoolSort>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<SubcontractPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = PoolFilter {
             region: region.0,
             category: category.0,
@@ -1486,7 +1582,7 @@ impl MarketplaceApi {
         id: Path<i64>,
         /// Optional: a unique key per bid. A retry with the same key and body returns the
         /// tender as the first request left it (200), without submitting twice.
-        #[oai(name = "Idempotency-Key")]
+        #[oai(name = "Idempotency-Key", validator(pattern = r"^[!-~]{1,128}$"))]
         key: Header<Option<String>>,
         body: Json<BidRequest>,
     ) -> ApiResult<BidSubmitted> {
@@ -1494,7 +1590,7 @@ impl MarketplaceApi {
         let b = body.0;
         let new = NewBid {
             terms: terms(b.execution_share.as_ref(), b.fee.as_ref(), "execution_share", "fee")?,
-            plan: b.plan,
+            plan: b.plan.checked("plan")?,
             implementer_ids: b.implementer_ids,
         };
         let created = self.market.bid(&auth.0, id.0, new, key.as_ref()).await?;
@@ -1519,7 +1615,10 @@ impl MarketplaceApi {
     #[oai(path = "/orders/:id/rating", method = "post", operation_id = "rateOrder", tag = "ApiTags::Ratings")]
     async fn rate(&self, auth: Caller, id: Path<i64>, body: Json<RatingRequest>) -> ApiResult<Json<OrderView>> {
         let stars = body.0.stars();
-        Ok(self.order(&auth.0, self.market.rate(&auth.0, id.0, stars, body.0.comment).await?))
+        Ok(self.order(
+            &auth.0,
+            self.market.rate(&auth.0, id.0, stars, body.0.comment.map(|c| c.checked("comment")).transpose()?).await?,
+        ))
     }
 
     /// Edit a rating
@@ -1528,7 +1627,12 @@ impl MarketplaceApi {
     #[oai(path = "/orders/:id/rating", method = "put", operation_id = "editRating", tag = "ApiTags::Ratings")]
     async fn edit_rating(&self, auth: Caller, id: Path<i64>, body: Json<RatingRequest>) -> ApiResult<Json<OrderView>> {
         let stars = body.0.stars();
-        Ok(self.order(&auth.0, self.market.edit_rating(&auth.0, id.0, stars, body.0.comment).await?))
+        Ok(self.order(
+            &auth.0,
+            self.market
+                .edit_rating(&auth.0, id.0, stars, body.0.comment.map(|c| c.checked("comment")).transpose()?)
+                .await?,
+        ))
     }
 
     /// Reply to a rating
@@ -1536,7 +1640,7 @@ impl MarketplaceApi {
     /// The deliverer replies once.
     #[oai(path = "/orders/:id/rating/reply", method = "post", operation_id = "replyToRating", tag = "ApiTags::Ratings")]
     async fn reply(&self, auth: Caller, id: Path<i64>, body: Json<ReplyRequest>) -> ApiResult<Json<OrderView>> {
-        Ok(self.order(&auth.0, self.market.reply(&auth.0, id.0, body.0.reply).await?))
+        Ok(self.order(&auth.0, self.market.reply(&auth.0, id.0, body.0.reply.checked("reply")?).await?))
     }
 
     /// Quality of an organisation

@@ -239,6 +239,52 @@ fn after_id<E: EntityTrait>(q: sea_orm::Select<E>, col: impl ColumnTrait, page: 
 pub struct ContractFilter {
     pub client_id: Option<i64>,
     pub signer_id: Option<i64>,
+    /// Contracts with an order in this state.
+    pub order_status: Option<String>,
+    /// Contracts with a line of this service.
+    pub service_id: Option<i64>,
+    /// Contracts with an order delivered by this organisation.
+    pub deliverer_id: Option<i64>,
+    /// Contracts with an order in this region.
+    pub region: Option<String>,
+    pub signed_from: Option<NaiveDate>,
+    pub signed_to: Option<NaiveDate>,
+    /// Text in the client's name or the contract number.
+    pub q: Option<String>,
+}
+
+/// `LIKE` pattern for a text search: the text anywhere, lower-cased, its wildcards escaped.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// `column` holds `text` (case-insensitive for Latin letters, on both databases).
+fn holds(column: impl sea_orm::sea_query::IntoColumnRef, text: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Func, LikeExpr};
+    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(contains_pattern(text)).escape('\\'))
+}
+
+/// The ids of the organisations whose name holds `text`.
+fn orgs_named(text: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column("id")
+        .from("organisations")
+        .cond_where(Condition::any().add(holds("name_zh", text)).add(holds("name_en", text)))
+        .to_owned()
+}
+
+/// The contract ids of the orders matching `cond` (a condition over `orders`' columns).
+fn contracts_with_orders(cond: sea_orm::sea_query::SimpleExpr) -> sea_orm::sea_query::SelectStatement {
+    Query::select().column("contract_id").from("orders").and_where(cond).to_owned()
 }
 
 /// Newest first.
@@ -258,6 +304,32 @@ pub async fn list_contracts<C: ConnectionTrait>(
     }
     if let Some(id) = f.signer_id {
         q = q.filter(K::SignerId.eq(id));
+    }
+    if let Some(s) = &f.order_status {
+        q = q.filter(K::Id.in_subquery(contracts_with_orders(Expr::col("status").eq(s.as_str()))));
+    }
+    if let Some(id) = f.service_id {
+        let lines = Query::select()
+            .column("contract_id")
+            .from("contract_lines")
+            .and_where(Expr::col("service_id").eq(id))
+            .to_owned();
+        q = q.filter(K::Id.in_subquery(lines));
+    }
+    if let Some(id) = f.deliverer_id {
+        q = q.filter(K::Id.in_subquery(contracts_with_orders(Expr::col("deliverer_id").eq(id))));
+    }
+    if let Some(r) = &f.region {
+        q = q.filter(K::Id.in_subquery(contracts_with_orders(Expr::col("region").eq(r.as_str()))));
+    }
+    if let Some(d) = f.signed_from {
+        q = q.filter(K::SignedOn.gte(d));
+    }
+    if let Some(d) = f.signed_to {
+        q = q.filter(K::SignedOn.lte(d));
+    }
+    if let Some(text) = &f.q {
+        q = q.filter(Condition::any().add(holds(K::ContractNo, text)).add(K::ClientId.in_subquery(orgs_named(text))));
     }
     let rows = after_id(q, K::Id, page).order_by_desc(K::Id).limit(page.limit + 1).all(conn).await?;
     Ok(Page::from_rows(rows, page.limit, |m| Cursor::after_id(m.id)))
@@ -323,7 +395,12 @@ pub struct OrderFilter {
     pub service_id: Option<i64>,
     pub deliverer_id: Option<i64>,
     pub client_id: Option<i64>,
+    pub signer_id: Option<i64>,
     pub contract_id: Option<i64>,
+    pub due_from: Option<NaiveDate>,
+    pub due_to: Option<NaiveDate>,
+    /// Text in the client's name, the order number or the contract number.
+    pub q: Option<String>,
 }
 
 /// Newest first.
@@ -353,8 +430,26 @@ pub async fn list_orders<C: ConnectionTrait>(
     if let Some(id) = f.client_id {
         q = q.filter(O::ClientId.eq(id));
     }
+    if let Some(id) = f.signer_id {
+        q = q.filter(O::SignerId.eq(id));
+    }
     if let Some(id) = f.contract_id {
         q = q.filter(O::ContractId.eq(id));
+    }
+    if let Some(d) = f.due_from {
+        q = q.filter(O::DueOn.gte(d));
+    }
+    if let Some(d) = f.due_to {
+        q = q.filter(O::DueOn.lte(d));
+    }
+    if let Some(text) = &f.q {
+        let contracts = Query::select().column("id").from("contracts").and_where(holds("contract_no", text)).to_owned();
+        q = q.filter(
+            Condition::any()
+                .add(holds(O::OrderNo, text))
+                .add(O::ContractId.in_subquery(contracts))
+                .add(O::ClientId.in_subquery(orgs_named(text))),
+        );
     }
     let rows = after_id(q, O::Id, page).order_by_desc(O::Id).limit(page.limit + 1).all(conn).await?;
     Ok(Page::from_rows(rows, page.limit, |m| Cursor::after_id(m.id)))
@@ -851,6 +946,44 @@ pub async fn bids_of<C: ConnectionTrait>(conn: &C, subcontract_id: i64) -> Resul
         .order_by_asc(bid::Column::Id)
         .all(conn)
         .await
+}
+
+pub async fn ratings_of_many<C: ConnectionTrait>(conn: &C, order_ids: &[i64]) -> Result<Vec<rating::Model>, DbErr> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    rating::Entity::find().filter(rating::Column::OrderId.is_in(order_ids.iter().copied())).all(conn).await
+}
+
+pub async fn assignments_of_many<C: ConnectionTrait>(
+    conn: &C,
+    order_ids: &[i64],
+) -> Result<Vec<assignment::Model>, DbErr> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    assignment::Entity::find()
+        .filter(assignment::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(assignment::Column::AssignedAt)
+        .all(conn)
+        .await
+}
+
+/// The latest subcontract of each order that has one.
+pub async fn current_subcontracts<C: ConnectionTrait>(
+    conn: &C,
+    order_ids: &[i64],
+) -> Result<BTreeMap<i64, subcontract::Model>, DbErr> {
+    if order_ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows = subcontract::Entity::find()
+        .filter(subcontract::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(subcontract::Column::Id)
+        .all(conn)
+        .await?;
+    // Ascending ids: the last one of each order stays.
+    Ok(rows.into_iter().map(|s| (s.order_id, s)).collect())
 }
 
 pub async fn rating_of<C: ConnectionTrait>(conn: &C, order_id: i64) -> Result<Option<rating::Model>, DbErr> {

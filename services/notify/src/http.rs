@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use kernel::{Action, Resource};
+use platform::api_types::CursorText;
 use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -114,10 +115,13 @@ impl NotificationApi {
         status: Query<Option<NotificationStatus>>,
         recipient: Query<Option<String>>,
         template: Query<Option<String>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<NotificationPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = OutboxFilter { status: status.0.map(Into::into), recipient: recipient.0, template: template.0 };
         let rows = self.app.list(&auth.0, &filter, &page).await?;
         Ok(Json(NotificationPage::from_page(rows, NotificationView::from)))

@@ -337,5 +337,11 @@ macro_rules! created {
             #[oai(status = 201)]
             Created(poem_openapi::payload::Json<$view>, #[oai(header = "Location")] String),
         }
+
+        impl $name {
+            pub fn at(view: $view, location: String) -> Self {
+                $name::Created(poem_openapi::payload::Json(view), location)
+            }
+        }
     };
 }

@@ -90,6 +90,17 @@ fn request_id(req: &Request) -> String {
     }
 }
 
+/// A body whose field breaks a rule the spec declares for it (a range, a length, a number of
+/// items): poem-openapi's reason names the field ("field `capacity` verification failed.
+/// minimum(1, exclusive: false)"). Such a body has the right shape, and its answer is the one a
+/// rule checked by the park gives: 422 `invalid_field` naming the field.
+fn field_rule(reason: &str) -> Option<(String, String)> {
+    let rest = reason.split("field `").nth(1)?;
+    let (field, after) = rest.split_once('`')?;
+    let rule = after.trim_start().strip_prefix("verification failed.")?.trim();
+    Some((field.to_owned(), rule.to_owned()))
+}
+
 /// The stable code of a framework error.
 fn classify(err: &poem::Error) -> (&'static str, String) {
     use poem_openapi::error::{
@@ -99,6 +110,12 @@ fn classify(err: &poem::Error) -> (&'static str, String) {
         return ("malformed_body", format!("the request body is not valid: {}", e.reason));
     }
     if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        if e.name == "limit" {
+            return ("invalid_limit", format!("limit must be between 1 and {}", kernel::page::MAX_LIMIT));
+        }
+        if e.name.eq_ignore_ascii_case("idempotency-key") {
+            return ("invalid_idempotency_key", "an Idempotency-Key is 1 to 128 visible ASCII characters".into());
+        }
         return ("invalid_parameter", format!("parameter `{}` is not valid: {}", e.name, e.reason));
     }
     if let Some(e) = err.downcast_ref::<ParsePathError>() {
@@ -183,7 +200,17 @@ impl<E: Endpoint + 'static> Endpoint for EdgeEndpoint<E> {
                                 }
                                 Err(err) => {
                                     let op = err.data::<OperationId>().map(|o| o.0.to_owned());
-                                    let resp = if !err.is_from_response() {
+                                    let rule = err
+                                        .downcast_ref::<poem_openapi::error::ParseRequestPayloadError>()
+                                        .and_then(|e| field_rule(&e.reason));
+                                    let resp = if let Some((field, rule)) = rule {
+                                        problem_response_with(
+                                            StatusCode::UNPROCESSABLE_ENTITY,
+                                            "invalid_field",
+                                            format!("{field}: breaks its rule {rule}"),
+                                            serde_json::json!({ "field": field, "reason": rule }),
+                                        )
+                                    } else if !err.is_from_response() {
                                         let (code, message) = classify(&err);
                                         if code == "internal" {
                                             tracing::error!(error = %err, "unexpected framework error");

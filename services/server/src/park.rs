@@ -206,15 +206,23 @@ impl Park {
 
     /// The spec as JSON, as exported to `openapi/`.
     pub fn spec_json(&self) -> String {
-        self.api().spec()
+        crate::spec::refine(&self.api().spec())
     }
 
     /// The whole HTTP endpoint: API, docs, spec, operations, console.
     pub fn endpoint(&self) -> impl Endpoint + 'static {
         let api = self.api();
-        let docs = api.swagger_ui();
-        let spec = api.spec_endpoint();
-        let routes = Arc::new(RouteIndex::from_spec(&serde_json::from_str(&api.spec()).unwrap_or_default()));
+        let raw = api.spec();
+        let refined = crate::spec::refine(&raw);
+        // The interactive docs show the refined document too (the raw one is inlined in their
+        // page).
+        let docs_html = api.swagger_ui_html().replace(&raw, &refined);
+        let docs = poem::endpoint::make_sync(move |_| Html(docs_html.clone()));
+        let served = refined.clone();
+        let spec = poem::endpoint::make_sync(move |_| {
+            poem::Response::builder().content_type("application/json").body(served.clone())
+        });
+        let routes = Arc::new(RouteIndex::from_spec(&serde_json::from_str(&refined).unwrap_or_default()));
         let api = Arc::new(api.into_endpoint());
         let authenticator: Arc<dyn Authenticate> = self.identity.clone();
         let gate = Arc::new(self.gate());

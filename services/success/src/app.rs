@@ -151,6 +151,12 @@ impl Success {
         store::kinds(self.db.read(), !include_retired).await?.into_iter().map(kind_from).collect()
     }
 
+    pub async fn kind(&self, caller: &Principal, code: &str) -> AppResult<OutcomeKind> {
+        let _permit = self.policy.permit(caller, Resource::OutcomeKind, Action::Read)?;
+        let found = store::kind_by_code(self.db.read(), code).await?;
+        kind_from(found.ok_or_else(|| Error::not_found("outcome milestone", code))?)
+    }
+
     pub async fn create_kind(&self, caller: &Principal, def: OutcomeKindDef) -> AppResult<OutcomeKind> {
         let _permit = self.policy.permit(caller, Resource::OutcomeKind, Action::Create)?;
         self.create_kind_as(&Actor::of(caller), def).await

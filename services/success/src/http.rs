@@ -6,6 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use kernel::Fen;
 use kernel::{Action, Resource};
+use platform::api_types::CursorText;
+use platform::api_types::{CodeText, Line, Para, RejectRequest};
 use platform::http::{ApiResult, Caller, OperationPermit, page_request};
 use platform::idempotency::IdempotencyKey;
 use poem_openapi::param::{Header, Path, Query};
@@ -23,6 +25,7 @@ use crate::store::{CashRow, OutcomeFilter};
 pub const PERMITS: &[OperationPermit] = &[
     ("listOutcomeKinds", Resource::OutcomeKind, Action::Read),
     ("createOutcomeKind", Resource::OutcomeKind, Action::Create),
+    ("getOutcomeKind", Resource::OutcomeKind, Action::Read),
     ("updateOutcomeKind", Resource::OutcomeKind, Action::Update),
     ("reportOutcome", Resource::Outcome, Action::Create),
     ("listOutcomes", Resource::Outcome, Action::Read),
@@ -79,6 +82,8 @@ impl From<KindStatusName> for KindStatus {
         }
     }
 }
+
+platform::created!(OutcomeKindCreated, OutcomeKindView);
 
 /// An outcome milestone of the catalog.
 #[derive(Object, Debug)]
@@ -145,13 +150,13 @@ impl Example for OutcomeKindList {
 #[oai(example, deny_unknown_fields)]
 pub struct CreateOutcomeKindRequest {
     /// Upper-case letters, digits and dashes.
-    pub code: String,
-    pub name_zh: String,
-    pub name_en: String,
+    pub code: CodeText,
+    pub name_zh: Line<200>,
+    pub name_en: Line<200>,
     #[oai(nullable)]
-    pub description: Option<String>,
+    pub description: Option<Para<4000>>,
     /// 1 to 120; 36 (three years) when absent.
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "240")))]
     pub window_months: Option<i32>,
 }
 
@@ -171,12 +176,13 @@ impl Example for CreateOutcomeKindRequest {
 #[oai(example, deny_unknown_fields)]
 pub struct UpdateOutcomeKindRequest {
     #[oai(nullable)]
-    pub name_zh: Option<String>,
+    pub name_zh: Option<Line<200>>,
     #[oai(nullable)]
-    pub name_en: Option<String>,
-    pub description: MaybeUndefined<String>,
+    pub name_en: Option<Line<200>>,
+    #[oai(nullable)]
+    pub description: MaybeUndefined<Para<4000>>,
     /// Applies to milestones reported from now on.
-    #[oai(nullable)]
+    #[oai(nullable, validator(minimum(value = "1"), maximum(value = "240")))]
     pub window_months: Option<i32>,
     #[oai(nullable)]
     pub status: Option<KindStatusName>,
@@ -361,14 +367,15 @@ platform::created_response!(OutcomeCreated, OutcomeView);
 #[oai(example, deny_unknown_fields)]
 pub struct ReportOutcomeRequest {
     /// A code of the outcome catalog (`GET /outcome-kinds`).
-    pub kind: String,
+    pub kind: CodeText,
     /// The day it was reached (the date on the certificate); not in the future.
     pub achieved_on: NaiveDate,
-    pub title: String,
+    pub title: Line<200>,
     #[oai(nullable)]
-    pub details: Option<String>,
+    pub details: Option<Para<4000>>,
     /// One to 20 references to the evidence.
-    pub attachments: Vec<String>,
+    #[oai(validator(min_items = 1, max_items = 20))]
+    pub attachments: Vec<Line<500>>,
 }
 
 impl Example for ReportOutcomeRequest {
@@ -386,9 +393,9 @@ impl Example for ReportOutcomeRequest {
 #[derive(Object, Debug)]
 #[oai(example, deny_unknown_fields)]
 pub struct ReviewOutcomeRequest {
-    /// Required for a rejection: what is wrong, so the reporter can put it right.
+    /// A remark for the reporter, if any.
     #[oai(nullable)]
-    pub note: Option<String>,
+    pub note: Option<Para<2000>>,
 }
 
 impl Example for ReviewOutcomeRequest {
@@ -698,21 +705,26 @@ impl SuccessApi {
     ///
     /// Platform admin.
     #[oai(path = "/outcome-kinds", method = "post", operation_id = "createOutcomeKind", tag = "ApiTags::Outcomes")]
-    async fn create_kind(
-        &self,
-        auth: Caller,
-        body: Json<CreateOutcomeKindRequest>,
-    ) -> ApiResult<Json<OutcomeKindView>> {
+    async fn create_kind(&self, auth: Caller, body: Json<CreateOutcomeKindRequest>) -> ApiResult<OutcomeKindCreated> {
         let b = body.0;
         let def = OutcomeKindDef {
-            code: b.code,
-            name_zh: b.name_zh,
-            name_en: b.name_en,
-            description: b.description,
+            code: b.code.code("code")?,
+            name_zh: b.name_zh.checked("name_zh")?,
+            name_en: b.name_en.checked("name_en")?,
+            description: b.description.map(|d| d.checked("description")).transpose()?,
             window_months: b.window_months.unwrap_or(crate::domain::DEFAULT_WINDOW_MONTHS),
             status: KindStatus::Active,
         };
-        Ok(Json(self.success.create_kind(&auth.0, def).await?.into()))
+        let view = OutcomeKindView::from(self.success.create_kind(&auth.0, def).await?);
+        let location = format!("/api/v1/outcome-kinds/{}", view.code);
+        Ok(OutcomeKindCreated::at(view, location))
+    }
+
+    /// Read an outcome milestone of the catalog
+    #[oai(path = "/outcome-kinds/:code", method = "get", operation_id = "getOutcomeKind", tag = "ApiTags::Outcomes")]
+    async fn kind(&self, auth: Caller, code: Path<CodeText>) -> ApiResult<Json<OutcomeKindView>> {
+        let code = code.0.code("code")?;
+        Ok(Json(self.success.kind(&auth.0, &code).await?.into()))
     }
 
     /// Update an outcome milestone of the catalog
@@ -728,22 +740,22 @@ impl SuccessApi {
     async fn update_kind(
         &self,
         auth: Caller,
-        code: Path<String>,
+        code: Path<CodeText>,
         body: Json<UpdateOutcomeKindRequest>,
     ) -> ApiResult<Json<OutcomeKindView>> {
         let b = body.0;
         let patch = KindPatch {
-            name_zh: b.name_zh,
-            name_en: b.name_en,
+            name_zh: b.name_zh.map(|n| n.checked("name_zh")).transpose()?,
+            name_en: b.name_en.map(|n| n.checked("name_en")).transpose()?,
             description: match b.description {
                 MaybeUndefined::Undefined => None,
                 MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(v) => Some(Some(v)),
+                MaybeUndefined::Value(v) => Some(Some(v.checked("description")?)),
             },
             window_months: b.window_months,
             status: b.status.map(Into::into),
         };
-        Ok(Json(self.success.update_kind(&auth.0, &code.0, patch).await?.into()))
+        Ok(Json(self.success.update_kind(&auth.0, &code.0.code("code")?, patch).await?.into()))
     }
 
     /// Report an outcome milestone of a client
@@ -759,7 +771,7 @@ impl SuccessApi {
         id: Path<i64>,
         /// Optional: a unique key per report. A retry with the same key and body returns the
         /// milestone the first request reported (200).
-        #[oai(name = "Idempotency-Key")]
+        #[oai(name = "Idempotency-Key", validator(pattern = r"^[!-~]{1,128}$"))]
         key: Header<Option<String>>,
         body: Json<ReportOutcomeRequest>,
     ) -> ApiResult<OutcomeCreated> {
@@ -767,11 +779,12 @@ impl SuccessApi {
         let b = body.0;
         let report = OutcomeReport {
             achieved_on: b.achieved_on,
-            title: b.title,
-            details: b.details,
-            attachments: b.attachments,
+            title: b.title.checked("title")?,
+            details: b.details.map(|d| d.checked("details")).transpose()?,
+            attachments: b.attachments.iter().map(|a| a.checked("attachments")).collect::<Result<_, _>>()?,
         };
-        let created = self.success.report(&auth.0, id.0, &b.kind, report, key.as_ref()).await?;
+        let kind = b.kind.code("kind")?;
+        let created = self.success.report(&auth.0, id.0, &kind, report, key.as_ref()).await?;
         let view = OutcomeView::from(created.value);
         let location = format!("/api/v1/outcomes/{}", view.id);
         Ok(OutcomeCreated::of(view, location, created.replayed))
@@ -787,10 +800,13 @@ impl SuccessApi {
         auth: Caller,
         client_id: Query<Option<i64>>,
         status: Query<Option<OutcomeStatusName>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<OutcomePage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
         let filter = OutcomeFilter {
             client_id: client_id.0,
             status: status.0.map(|s| OutcomeStatus::from(s).as_str().to_owned()),
@@ -818,7 +834,12 @@ impl SuccessApi {
         id: Path<i64>,
         body: Json<ReviewOutcomeRequest>,
     ) -> ApiResult<Json<OutcomeView>> {
-        Ok(Json(self.success.review(&auth.0, id.0, OutcomeStatus::Verified, body.0.note).await?.into()))
+        Ok(Json(
+            self.success
+                .review(&auth.0, id.0, OutcomeStatus::Verified, body.0.note.map(|n| n.checked("note")).transpose()?)
+                .await?
+                .into(),
+        ))
     }
 
     /// Reject an outcome milestone
@@ -826,13 +847,9 @@ impl SuccessApi {
     /// Vendor ops, with a note saying why. The client and the reporter are told; it may be
     /// reported again with the evidence put right.
     #[oai(path = "/outcomes/:id/reject", method = "post", operation_id = "rejectOutcome", tag = "ApiTags::Outcomes")]
-    async fn reject(
-        &self,
-        auth: Caller,
-        id: Path<i64>,
-        body: Json<ReviewOutcomeRequest>,
-    ) -> ApiResult<Json<OutcomeView>> {
-        Ok(Json(self.success.review(&auth.0, id.0, OutcomeStatus::Rejected, body.0.note).await?.into()))
+    async fn reject(&self, auth: Caller, id: Path<i64>, body: Json<RejectRequest>) -> ApiResult<Json<OutcomeView>> {
+        let note = Some(body.0.note.checked("note")?);
+        Ok(Json(self.success.review(&auth.0, id.0, OutcomeStatus::Rejected, note).await?.into()))
     }
 
     /// Customer-success metrics

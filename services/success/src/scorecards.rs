@@ -270,7 +270,7 @@ impl Success {
         org_id: Option<i64>,
         period: Option<String>,
         page: &PageRequest,
-    ) -> AppResult<Page<Assessment>> {
+    ) -> AppResult<Page<(Assessment, String)>> {
         use assessment::Column as A;
         let permit = self.policy.permit(caller, Resource::Tier, Action::Read)?;
         let mut q = assessment::Entity::find();
@@ -286,9 +286,23 @@ impl Success {
         if let Some(after) = page.after_id() {
             q = q.filter(A::Id.lt(after));
         }
-        let rows = q.order_by_desc(A::Id).limit(page.limit + 1).all(self.db.read()).await?;
+        let conn = self.db.read();
+        let rows = q.order_by_desc(A::Id).limit(page.limit + 1).all(conn).await?;
         let page = Page::from_rows(rows, page.limit, |m| kernel::Cursor::after_id(m.id));
-        Ok(Page { items: page.items.into_iter().map(assessment_from).collect::<AppResult<_>>()?, next: page.next })
+        // The partners' names, in one query for the page.
+        let names: std::collections::HashMap<i64, String> = directory::store::organisation::Entity::find()
+            .filter(directory::store::organisation::Column::Id.is_in(page.items.iter().map(|a| a.org_id)))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.name_zh))
+            .collect();
+        let mut items = Vec::with_capacity(page.items.len());
+        for m in page.items {
+            let name = names.get(&m.org_id).cloned().unwrap_or_default();
+            items.push((assessment_from(m)?, name));
+        }
+        Ok(Page { items, next: page.next })
     }
 
     /// Vendor ops (or the platform admin) recompute the tiers of a month that has ended.

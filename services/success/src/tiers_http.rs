@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use directory::http::TierName;
 use kernel::{Error, Fen, Rate};
-use platform::api_types::DecimalText;
+use platform::api_types::CursorText;
+use platform::api_types::{Amount, DecimalText, MonthText, RateText, StarsText};
 use platform::http::{ApiResult, Caller, page_request};
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
@@ -45,32 +46,33 @@ fn centi(c: i32) -> String {
 pub struct ThresholdView {
     pub tier: TierName,
     /// First-year amounts signed plus accepted work delivered for other signers ("300000.00").
-    pub min_revenue: DecimalText,
+    pub min_revenue: Amount,
     /// Clients with a verified in-window success credited to the partner ÷ clients ("0.15").
     #[oai(nullable)]
-    pub min_success_rate: Option<DecimalText>,
+    pub min_success_rate: Option<RateText>,
     /// Valid credentials held by the partner's people, all certifications together.
+    #[oai(validator(minimum(value = "0"), maximum(value = "100000")))]
     pub min_valid_credentials: i32,
     /// The quality score (Bayesian average of stars, as in dispatch), "4.30".
     #[oai(nullable)]
-    pub min_quality: Option<String>,
+    pub min_quality: Option<StarsText>,
     #[oai(nullable)]
-    pub min_on_time_rate: Option<DecimalText>,
+    pub min_on_time_rate: Option<RateText>,
     /// Deliveries the client disputed ÷ deliveries, at most.
     #[oai(nullable)]
-    pub max_dispute_rate: Option<DecimalText>,
+    pub max_dispute_rate: Option<RateText>,
 }
 
 impl Example for ThresholdView {
     fn example() -> Self {
         ThresholdView {
             tier: TierName::Gold,
-            min_revenue: DecimalText("300000.00".into()),
-            min_success_rate: Some(DecimalText("0.15".into())),
+            min_revenue: "300000.00".into(),
+            min_success_rate: Some("0.15".into()),
             min_valid_credentials: 4,
             min_quality: Some("4.30".into()),
-            min_on_time_rate: Some(DecimalText("0.85".into())),
-            max_dispute_rate: Some(DecimalText("0.10".into())),
+            min_on_time_rate: Some("0.85".into()),
+            max_dispute_rate: Some("0.10".into()),
         }
     }
 }
@@ -79,49 +81,32 @@ impl From<Threshold> for ThresholdView {
     fn from(t: Threshold) -> Self {
         ThresholdView {
             tier: t.tier.into(),
-            min_revenue: DecimalText(Fen::new(t.min_revenue_fen).to_yuan()),
-            min_success_rate: rate_text(t.min_success_bp),
+            min_revenue: Amount(Fen::new(t.min_revenue_fen).to_yuan()),
+            min_success_rate: rate_text(t.min_success_bp).map(|d| RateText(d.0)),
             min_valid_credentials: t.min_valid_credentials,
-            min_quality: t.min_quality_centi.map(centi),
-            min_on_time_rate: rate_text(t.min_on_time_bp),
-            max_dispute_rate: rate_text(t.max_dispute_bp),
+            min_quality: t.min_quality_centi.map(|c| StarsText(centi(c))),
+            min_on_time_rate: rate_text(t.min_on_time_bp).map(|d| RateText(d.0)),
+            max_dispute_rate: rate_text(t.max_dispute_bp).map(|d| RateText(d.0)),
         }
     }
 }
 
-fn parse_rate(field: &str, t: Option<DecimalText>) -> Result<Option<i32>, Error> {
-    t.map(|t| Rate::parse(t.as_str()).map(Rate::to_bp).map_err(|e| Error::invalid(field, e.to_string()))).transpose()
+fn parse_rate(field: &str, t: Option<RateText>) -> Result<Option<i32>, Error> {
+    t.map(|t| t.rate(field).map(Rate::to_bp)).transpose()
 }
 
 impl ThresholdView {
     fn into_domain(self) -> Result<Threshold, Error> {
         Ok(Threshold {
             tier: self.tier.into(),
-            min_revenue_fen: Fen::parse_yuan(self.min_revenue.as_str())
-                .map_err(|e| Error::invalid("min_revenue", e.to_string()))?
-                .get(),
+            min_revenue_fen: self.min_revenue.fen("min_revenue")?.get(),
             min_success_bp: parse_rate("min_success_rate", self.min_success_rate)?,
             min_valid_credentials: self.min_valid_credentials,
-            min_quality_centi: self
-                .min_quality
-                .as_deref()
-                .map(|q| certification_like_centi("min_quality", q))
-                .transpose()?,
+            min_quality_centi: self.min_quality.as_ref().map(|q| q.centi("min_quality")).transpose()?,
             min_on_time_bp: parse_rate("min_on_time_rate", self.min_on_time_rate)?,
             max_dispute_bp: parse_rate("max_dispute_rate", self.max_dispute_rate)?,
         })
     }
-}
-
-/// "4.3" → 430 (at most two decimals).
-fn certification_like_centi(field: &str, text: &str) -> Result<i32, Error> {
-    let d: rust_decimal::Decimal =
-        text.trim().parse().map_err(|_| Error::invalid(field, "must be a number such as 4.30"))?;
-    if d.scale() > 2 {
-        return Err(Error::invalid(field, "has at most two decimal places"));
-    }
-    rust_decimal::prelude::ToPrimitive::to_i32(&(d * rust_decimal::Decimal::from(100)))
-        .ok_or_else(|| Error::invalid(field, "is out of range"))
 }
 
 /// The tier ladder.
@@ -147,7 +132,7 @@ pub struct ScorecardFigures {
     pub clients: i64,
     pub successes: i64,
     #[oai(nullable)]
-    pub success_rate: Option<DecimalText>,
+    pub success_rate: Option<RateText>,
     /// Valid credentials per certification code.
     pub valid_credentials: BTreeMap<String, i64>,
     pub valid_credentials_total: i64,
@@ -157,17 +142,17 @@ pub struct ScorecardFigures {
     pub delivered: i64,
     pub on_time: i64,
     #[oai(nullable)]
-    pub on_time_rate: Option<DecimalText>,
+    pub on_time_rate: Option<RateText>,
     pub disputed: i64,
     #[oai(nullable)]
-    pub dispute_rate: Option<DecimalText>,
+    pub dispute_rate: Option<RateText>,
 }
 
-fn ratio(n: i64, d: i64) -> Option<DecimalText> {
+fn ratio(n: i64, d: i64) -> Option<RateText> {
     (d > 0).then(|| {
         let r = (rust_decimal::Decimal::from(n) / rust_decimal::Decimal::from(d))
             .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-        DecimalText(format!("{r:.4}"))
+        RateText(format!("{r:.4}"))
     })
 }
 
@@ -276,6 +261,8 @@ impl Example for ScorecardList {
 pub struct AssessmentView {
     pub id: i64,
     pub org_id: i64,
+    /// The partner's name.
+    pub org_name: String,
     /// The month assessed ("2026-10"): its trailing twelve months.
     pub period: String,
     pub tier: TierName,
@@ -291,6 +278,7 @@ impl Example for AssessmentView {
         AssessmentView {
             id: 31,
             org_id: 4,
+            org_name: "杭州云帆财税咨询有限公司".into(),
             period: "2026-10".into(),
             tier: TierName::Gold,
             previous_tier: Some(TierName::Silver),
@@ -300,11 +288,12 @@ impl Example for AssessmentView {
     }
 }
 
-impl From<Assessment> for AssessmentView {
-    fn from(a: Assessment) -> Self {
+impl From<(Assessment, String)> for AssessmentView {
+    fn from((a, org_name): (Assessment, String)) -> Self {
         AssessmentView {
             id: a.id,
             org_id: a.org_id,
+            org_name,
             period: a.period,
             tier: a.tier.into(),
             previous_tier: a.previous_tier.map(Into::into),
@@ -320,7 +309,7 @@ platform::page_of!(AssessmentPage, AssessmentView);
 #[oai(example, deny_unknown_fields)]
 pub struct RecomputeRequest {
     /// A month that has ended ("2026-10"); its trailing twelve months are scored.
-    pub period: String,
+    pub period: MonthText,
 }
 
 impl Example for RecomputeRequest {
@@ -405,12 +394,23 @@ impl TierApi {
         &self,
         auth: Caller,
         org_id: Query<Option<i64>>,
-        period: Query<Option<String>>,
+        period: Query<Option<MonthText>>,
+        /// How many items a page holds: 1 to 200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<CursorText>>,
     ) -> ApiResult<Json<AssessmentPage>> {
-        let page = page_request(limit.0, cursor.0.as_deref())?;
-        let rows = self.success.assessments(&auth.0, org_id.0, period.0, &page).await?;
+        let page = page_request(limit.0, cursor.0.as_ref().map(CursorText::as_str))?;
+        let rows = self
+            .success
+            .assessments(
+                &auth.0,
+                org_id.0,
+                period.0.map(|p| p.checked("period").map(str::to_owned)).transpose()?,
+                &page,
+            )
+            .await?;
         Ok(Json(AssessmentPage::from_page(rows, AssessmentView::from)))
     }
 
@@ -424,6 +424,6 @@ impl TierApi {
     /// assessed for the period is left as it is.
     #[oai(path = "/tier-assessments", method = "post", operation_id = "recomputeTiers", tag = "ApiTags::Tiers")]
     async fn recompute(&self, auth: Caller, body: Json<RecomputeRequest>) -> ApiResult<Json<RecomputeView>> {
-        Ok(Json(self.success.recompute(&auth.0, &body.0.period).await?.into()))
+        Ok(Json(self.success.recompute(&auth.0, body.0.period.checked("period")?).await?.into()))
     }
 }

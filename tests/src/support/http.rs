@@ -20,6 +20,21 @@ impl Resp {
         &self.body
     }
 
+    /// Asserts a creation: `201 Created` with a `Location` that names the new record (its id, or
+    /// its code for a catalog entry) and that the creator can read.
+    #[track_caller]
+    pub fn created(&self) -> &Value {
+        let body = self.expect(201);
+        let location = self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let key = body["id"].as_i64().map(|id| id.to_string()).or_else(|| body["code"].as_str().map(str::to_owned));
+        let key = key.unwrap_or_else(|| panic!("a created record without id or code: {body}"));
+        assert!(
+            location.starts_with("/api/v1/") && location.ends_with(&format!("/{key}")),
+            "Location {location:?} does not name the record {key}"
+        );
+        body
+    }
+
     /// Asserts an error answer in the one error shape, with this status and code.
     #[track_caller]
     pub fn problem(&self, status: u16, code: &str) -> &Value {
