@@ -314,18 +314,10 @@ impl Marketplace {
         Ok(out)
     }
 
+    /// One order's details: the page's reading, for a page of one.
     async fn order_details<C: ConnectionTrait>(&self, conn: &C, o: order::Model) -> AppResult<OrderDetails> {
-        let mut ids = vec![o.client_id, o.signer_id];
-        ids.extend(o.deliverer_id);
-        let orgs = self.orgs(conn, &ids).await?;
-        let service = self
-            .services(conn, &[o.service_id])
-            .await?
-            .remove(&o.service_id)
-            .ok_or_else(|| Error::unexpected("service missing"))?;
-        let subcontract = store::current_subcontract(conn, o.id).await?;
-        let rating = store::rating_of(conn, o.id).await?;
-        self.order_details_with(conn, o, &orgs, service, subcontract, rating).await
+        let id = o.id;
+        self.orders_details(conn, vec![o]).await?.pop().ok_or_else(|| Error::not_found("order", id).into())
     }
 
     /// What a change answers, read after its commit: the order as it stands now, with everything
@@ -339,22 +331,6 @@ impl Marketplace {
             self.order_details(conn, now).await
         };
         read.await.map_err(platform::error::after_commit)
-    }
-
-    /// The order's details from its parties, service, subcontract and rating as already read.
-    async fn order_details_with<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        o: order::Model,
-        orgs: &HashMap<i64, Organisation>,
-        service: Service,
-        subcontract: Option<subcontract::Model>,
-        rating: Option<rating::Model>,
-    ) -> AppResult<OrderDetails> {
-        let assignments = store::assignments_of(conn, o.id).await?;
-        let people = store::people(conn, &assignments.iter().map(|a| a.user_id).collect::<Vec<_>>()).await?;
-        let milestones = store::milestones_of(conn, o.id).await?;
-        details_of(o, orgs, service, milestones, people, subcontract, rating)
     }
 
     /// The order as the caller may see it (404 otherwise), with the permit for `action` checked

@@ -35,6 +35,17 @@ use success::Success;
 use success::http::SuccessApi;
 use success::tiers_http::TierApi;
 
+/// Each area's operations and the action the policy is asked for each (see `Park::gate`).
+const PERMIT_TABLES: [&[platform::http::OperationPermit]; 7] = [
+    identity::http::PERMITS,
+    directory::http::PERMITS,
+    certification::http::PERMITS,
+    marketplace::http::PERMITS,
+    ledger::http::PERMITS,
+    success::http::PERMITS,
+    notify::http::PERMITS,
+];
+
 use crate::config::Settings;
 use crate::edge::Edge;
 use crate::metrics::Metrics;
@@ -241,16 +252,7 @@ impl Park {
 
     /// What every operation asks of the policy before its request is validated.
     pub fn gate(&self) -> Gate {
-        let tables = [
-            identity::http::PERMITS,
-            directory::http::PERMITS,
-            certification::http::PERMITS,
-            marketplace::http::PERMITS,
-            ledger::http::PERMITS,
-            success::http::PERMITS,
-            notify::http::PERMITS,
-        ];
-        Gate::new(self.policy.clone(), tables.into_iter().flatten().copied())
+        Gate::new(self.policy.clone(), PERMIT_TABLES.into_iter().flatten().copied())
     }
 
     /// The e-mail outbox worker of this park.
@@ -396,16 +398,7 @@ mod tests {
     fn every_guarded_operation_is_gated() {
         let spec: serde_json::Value =
             serde_json::from_str(include_str!("../../../openapi/vpark.json")).unwrap_or_default();
-        let tables = [
-            identity::http::PERMITS,
-            directory::http::PERMITS,
-            certification::http::PERMITS,
-            marketplace::http::PERMITS,
-            ledger::http::PERMITS,
-            success::http::PERMITS,
-            notify::http::PERMITS,
-        ];
-        let gated: BTreeSet<&str> = tables.into_iter().flatten().map(|(op, _, _)| *op).collect();
+        let gated: BTreeSet<&str> = super::PERMIT_TABLES.into_iter().flatten().map(|(op, _, _)| *op).collect();
         let mut missing = Vec::new();
         let mut guarded = BTreeSet::new();
         for ops in spec["paths"].as_object().into_iter().flatten().map(|(_, ops)| ops) {
