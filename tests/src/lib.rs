@@ -12,6 +12,8 @@ mod auth;
 #[cfg(test)]
 mod certification;
 #[cfg(test)]
+mod console;
+#[cfg(test)]
 mod credentials;
 #[cfg(test)]
 mod demo;

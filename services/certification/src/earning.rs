@@ -235,8 +235,9 @@ impl Assessment {
 }
 
 impl Certifications {
-    fn link(&self) -> String {
-        format!("{}/docs", self.public_url.trim_end_matches('/'))
+    /// The console screen of one credential.
+    fn link(&self, credential_id: i64) -> String {
+        format!("{}/credentials/{credential_id}", self.public_url.trim_end_matches('/'))
     }
 
     async fn owner_of<C: ConnectionTrait>(conn: &C, org_id: i64, user_id: i64) -> AppResult<Owner> {
@@ -270,7 +271,7 @@ impl Certifications {
             "certification_en": cert.def.name_en,
             "expires_on": facts.expires_on.map(|d| d.to_string()).unwrap_or_default(),
             "reason": facts.revoked_reason.clone().unwrap_or_default(),
-            "link": self.link(),
+            "link": self.link(c.id),
         });
         let key = format!(
             "credential:{}:{}:{}",

@@ -454,7 +454,7 @@ impl Identity {
     }
 
     fn link(&self, token: &str) -> String {
-        format!("{}/#/set-password?token={token}", self.config.public_url.trim_end_matches('/'))
+        format!("{}/set-password?token={token}", self.config.public_url.trim_end_matches('/'))
     }
 
     // ---- users ----------------------------------------------------------------------------

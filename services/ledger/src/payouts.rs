@@ -318,7 +318,7 @@ impl Ledger {
                 "period": p.period,
                 "opening": s.payable.opening.to_yuan(),
                 "closing": s.payable.closing.to_yuan(),
-                "link": format!("{base}/#/money/statements/{}/{}", s.party_id, p.period),
+                "link": format!("{base}/statements/{}/{}", s.party_id, p.period),
             });
             marketplace::app::notify_org_admins(
                 conn,

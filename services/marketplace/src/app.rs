@@ -280,7 +280,7 @@ impl Marketplace {
     }
 
     fn link(&self, order_id: i64) -> String {
-        format!("{}/#/orders/{order_id}", self.config.public_url.trim_end_matches('/'))
+        format!("{}/orders/{order_id}", self.config.public_url.trim_end_matches('/'))
     }
 
     // ---- loading ------------------------------------------------------------------------

@@ -77,11 +77,11 @@ impl Template {
             Template::UserInvited => serde_json::json!({
                 "org_name": "杭州云帆财税服务有限公司",
                 "invited_by": "ops@vpark.demo",
-                "link": "http://127.0.0.1:8080/#/set-password?token=vpt_example",
+                "link": "http://127.0.0.1:8080/set-password?token=vpt_example",
                 "expires_at": "2026-11-29 10:00 UTC",
             }),
             Template::PasswordReset => serde_json::json!({
-                "link": "http://127.0.0.1:8080/#/set-password?token=vpt_example",
+                "link": "http://127.0.0.1:8080/set-password?token=vpt_example",
                 "expires_at": "2026-11-22 11:00 UTC",
             }),
             Template::PaymentRecorded => serde_json::json!({
@@ -104,7 +104,7 @@ impl Template {
                 "period": "2026-10",
                 "opening": "12000.00",
                 "closing": "3600.00",
-                "link": "http://127.0.0.1:8080/#/money/statements/2026-10",
+                "link": "http://127.0.0.1:8080/statements/7/2026-10",
             }),
             Template::PayoutApproved => serde_json::json!({
                 "org_name": "杭州云帆财税服务有限公司",
@@ -151,7 +151,7 @@ impl Template {
                 "service_en": "ERP implementation",
                 "client": "宁波海曙精密机械有限公司",
                 "deliverer": "杭州云帆财税服务有限公司",
-                "link": "http://127.0.0.1:8080/#/orders/12",
+                "link": "http://127.0.0.1:8080/orders/12",
                 "deadline": "2026-11-25 18:00 UTC",
                 "assign_by": "2026-11-24 10:00 UTC",
                 "milestone_zh": "需求调研",

@@ -7,6 +7,7 @@ pub mod bench_settle;
 pub mod bench_success;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod edge;
 pub mod metrics;
 pub mod money_cli;

@@ -29,7 +29,7 @@ use platform::http::{Authenticate, Gate};
 use platform::{Db, PolicyTable};
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::web::Html;
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, handler};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route};
 use poem_openapi::OpenApiService;
 use success::Success;
 use success::http::SuccessApi;
@@ -244,7 +244,8 @@ impl Park {
             .at("/metrics", api)
             .at("/openapi.json", spec)
             .nest("/docs", docs)
-            .at("/", landing)
+            .at("/", crate::console::console)
+            .at("/*path", crate::console::console)
             .data(authenticator)
             .data(gate)
             .with(Edge { metrics: self.metrics.clone(), body_limit: self.settings.server.body_limit_bytes, routes })
@@ -347,23 +348,6 @@ impl Park {
         }
     }
 }
-
-#[handler]
-fn landing() -> Html<&'static str> {
-    Html(LANDING)
-}
-
-const LANDING: &str = r#"<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>vpark · 虚拟产业园</title>
-<style>body{font-family:-apple-system,"PingFang SC","Microsoft YaHei",Helvetica,Arial,sans-serif;max-width:720px;margin:60px auto;padding:0 20px;color:#1f2933}
-a{color:#1f4e8c}code{background:#f0f3f7;padding:2px 6px;border-radius:4px}</style></head>
-<body><h1>vpark · 虚拟产业园</h1>
-<p>The park is running. 园区已启动。</p>
-<ul><li><a href="/docs">API documentation (interactive) · 接口文档</a></li>
-<li><a href="/openapi.json">OpenAPI specification</a></li>
-<li><a href="/healthz">Health</a> · <a href="/readyz">Readiness</a> · <a href="/metrics">Metrics</a></li></ul>
-<p>Demo accounts use the password <code>vpark-demo</code>, e.g. <code>ops@vpark.demo</code>.</p>
-</body></html>"#;
 
 /// Binds the listener and returns the acceptor (and so the actual address, for port 0).
 pub async fn bind(addr: String) -> anyhow::Result<impl Acceptor> {

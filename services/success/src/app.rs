@@ -140,8 +140,9 @@ impl Success {
         Success { db, policy, clock, public_url }
     }
 
-    fn link(&self) -> String {
-        format!("{}/docs", self.public_url.trim_end_matches('/'))
+    /// The console screen of one reported outcome milestone.
+    fn link(&self, outcome_id: i64) -> String {
+        format!("{}/outcomes/{outcome_id}", self.public_url.trim_end_matches('/'))
     }
 
     // ---- the catalog ----------------------------------------------------------------------
@@ -487,7 +488,7 @@ impl Success {
             "reporter": reporter,
             "in_window": if o.in_window { "yes / 是" } else { "no / 否" },
             "note": o.review_note.clone().unwrap_or_default(),
-            "link": self.link(),
+            "link": self.link(o.id),
         })
     }
 

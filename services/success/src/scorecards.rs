@@ -403,7 +403,7 @@ impl Success {
                     "first_year_rate": r.and_then(|r| r.first_year).map(|x| x.to_string()).unwrap_or_default(),
                     "maintenance_rate": r.and_then(|r| r.maintenance).map(|x| x.to_string()).unwrap_or_default(),
                     "reasons": if card.next_tier_misses.is_empty() { "—".to_owned() } else { card.next_tier_misses.join("; ") },
-                    "link": format!("{}/docs", self.public_url.trim_end_matches('/')),
+                    "link": format!("{}/scorecard", self.public_url.trim_end_matches('/')),
                 });
                 people::notify_org_admins(&txn, now, Template::TierChanged, card.org_id, &payload, &format!("tier:{}:{label}", card.org_id))
                     .await?;
