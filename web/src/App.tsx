@@ -1,0 +1,77 @@
+import { App as AntApp, ConfigProvider, Skeleton } from 'antd';
+import enUS from 'antd/locale/en_US';
+import zhCN from 'antd/locale/zh_CN';
+import { lazy, Suspense, type ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Navigate, Route, Routes, useLocation } from 'react-router';
+import { token } from './api/client';
+import { ErrorView } from './components/ErrorView';
+import { Shell } from './components/Shell';
+import { hasAny, useMe, type Role } from './lib/session';
+import { Login } from './pages/Login';
+
+const SetPassword = lazy(() => import('./pages/SetPassword'));
+const ForgotPassword = lazy(() => import('./pages/ForgotPassword'));
+const Profile = lazy(() => import('./pages/Profile'));
+const Today = lazy(() => import('./pages/Today'));
+const Orders = lazy(() => import('./pages/Orders'));
+const OrderDetail = lazy(() => import('./pages/OrderDetail'));
+const Contracts = lazy(() => import('./pages/Contracts'));
+const ContractDetail = lazy(() => import('./pages/ContractDetail'));
+const Evidence = lazy(() => import('./pages/Evidence'));
+const Payments = lazy(() => import('./pages/Payments'));
+const Statement = lazy(() => import('./pages/Statement'));
+const Credential = lazy(() => import('./pages/Credential'));
+
+const OPS: Role[] = ['vendor_ops', 'platform_admin'];
+const FIN: Role[] = ['vendor_finance', 'platform_admin'];
+
+/** Signed-in pages: no token → the login page, then back here. */
+function Private({ children, roles }: { children: ReactNode; roles?: Role[] }) {
+  const location = useLocation();
+  const me = useMe();
+  if (token.get() === null) {
+    return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;
+  }
+  if (me.error) return <ErrorView error={me.error} />;
+  if (!me.data) return <Skeleton active style={{ padding: 24 }} />;
+  return (
+    <Shell me={me.data}>
+      {roles && !hasAny(me.data, roles) ? <ErrorView status={403} /> : children}
+    </Shell>
+  );
+}
+
+/** Home: ops and admins start on Today; everyone else on their orders. */
+function Home() {
+  const me = useMe();
+  return hasAny(me.data, OPS) ? <Today /> : <Navigate to="/orders" replace />;
+}
+
+export function App() {
+  const { i18n } = useTranslation();
+  return (
+    <ConfigProvider button={{ autoInsertSpace: false }} locale={i18n.language === 'en' ? enUS : zhCN} theme={{ token: { colorPrimary: '#1f4e8c', colorLink: '#1f4e8c', colorTextSecondary: '#595959', colorTextDescription: '#595959', colorTextPlaceholder: '#767676', colorTextTertiary: '#595959', colorError: '#cf1322', borderRadius: 6 } }}>
+      <AntApp>
+        <Suspense fallback={<Skeleton active style={{ padding: 24 }} />}>
+          <Routes>
+            <Route path="/login" element={<Login />} />
+            <Route path="/set-password" element={<SetPassword />} />
+            <Route path="/forgot-password" element={<ForgotPassword />} />
+            <Route path="/" element={<Private><Home /></Private>} />
+            <Route path="/profile" element={<Private><Profile /></Private>} />
+            <Route path="/orders" element={<Private><Orders /></Private>} />
+            <Route path="/orders/:id" element={<Private><OrderDetail /></Private>} />
+            <Route path="/contracts" element={<Private><Contracts /></Private>} />
+            <Route path="/contracts/:id" element={<Private><ContractDetail /></Private>} />
+            <Route path="/reviews/evidence" element={<Private roles={OPS}><Evidence /></Private>} />
+            <Route path="/payments" element={<Private roles={FIN}><Payments /></Private>} />
+            <Route path="/statements/:party/:period" element={<Private><Statement /></Private>} />
+            <Route path="/credentials/:id" element={<Private><Credential /></Private>} />
+            <Route path="*" element={<Private><ErrorView status={404} /></Private>} />
+          </Routes>
+        </Suspense>
+      </AntApp>
+    </ConfigProvider>
+  );
+}

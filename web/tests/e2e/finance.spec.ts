@@ -1,0 +1,26 @@
+import { expect, test } from '@playwright/test';
+import { freshContract, login } from './park';
+
+// Vendor finance: record a payment (a double click records once) and see its split at once.
+test('finance records a payment once and sees its split', async ({ page, request }) => {
+  const contract = await freshContract(request);
+  await login(page, 'finance@vpark.demo');
+  await page.goto('/payments');
+  await page.getByRole('button', { name: '登记收款' }).first().click();
+  const drawer = page.locator('.ant-drawer');
+  await drawer.locator('#contract_id').click();
+  await drawer.locator('#contract_id').fill('HT');
+  await page.locator('.ant-select-item-option').filter({ hasText: /杭州数澜/ }).first().click();
+  const note = `e2e ${Date.now()}`;
+  await drawer.locator('#amount').fill('12000.00');
+  await drawer.locator('#note').fill(note);
+  const submit = drawer.getByRole('button', { name: '登记收款' });
+  await submit.dblclick();
+  await expect(drawer.locator('.ant-card-head-title', { hasText: '本次收款的分配' })).toBeVisible();
+  await expect(drawer.getByText('¥12,000.00').first()).toBeVisible();
+  await expect(drawer.locator('.ant-table-row').first()).toBeVisible();
+  await page.keyboard.press('Escape');
+  // The double click recorded one payment.
+  await expect(page.getByText(note)).toHaveCount(1);
+  expect(contract.id).toBeGreaterThan(0);
+});
