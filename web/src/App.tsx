@@ -5,11 +5,13 @@ import { lazy, Suspense, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Navigate, Route, Routes, useLocation } from 'react-router';
 import { token } from './api/client';
-import { ErrorView } from './components/ErrorView';
-import { Shell } from './components/Shell';
 import { hasAny, useMe, type Role } from './lib/session';
 import { Login } from './pages/Login';
 
+// The login page loads only what it shows; the frame, the error pages and every screen come
+// after sign-in.
+const Shell = lazy(() => import('./components/Shell').then((m) => ({ default: m.Shell })));
+const ErrorView = lazy(() => import('./components/ErrorView').then((m) => ({ default: m.ErrorView })));
 const SetPassword = lazy(() => import('./pages/SetPassword'));
 const ForgotPassword = lazy(() => import('./pages/ForgotPassword'));
 const Profile = lazy(() => import('./pages/Profile'));
@@ -22,9 +24,25 @@ const Evidence = lazy(() => import('./pages/Evidence'));
 const Payments = lazy(() => import('./pages/Payments'));
 const Statement = lazy(() => import('./pages/Statement'));
 const Credential = lazy(() => import('./pages/Credential'));
+const Pool = lazy(() => import('./pages/Pool'));
+const Payouts = lazy(() => import('./pages/Payouts'));
+const Organisations = lazy(() => import('./pages/Organisations'));
+const Users = lazy(() => import('./pages/Users'));
+const Outcomes = lazy(() => import('./pages/Outcomes'));
+const Audit = lazy(() => import('./pages/Audit'));
+const Outbox = lazy(() => import('./pages/Outbox'));
+const Credentials = lazy(() => import('./pages/Credentials'));
+const CashFlow = lazy(() => import('./pages/CashFlow'));
+const Statements = lazy(() => import('./pages/Statements'));
+const Services = lazy(() => import('./pages/Services'));
+const Certifications = lazy(() => import('./pages/Certifications'));
+const OutcomeKinds = lazy(() => import('./pages/Catalogs').then((m) => ({ default: m.OutcomeKinds })));
+const Templates = lazy(() => import('./pages/Catalogs').then((m) => ({ default: m.Templates })));
+const Thresholds = lazy(() => import('./pages/Catalogs').then((m) => ({ default: m.Thresholds })));
 
 const OPS: Role[] = ['vendor_ops', 'platform_admin'];
 const FIN: Role[] = ['vendor_finance', 'platform_admin'];
+const ADMIN: Role[] = ['platform_admin'];
 
 /** Signed-in pages: no token → the login page, then back here. */
 function Private({ children, roles }: { children: ReactNode; roles?: Role[] }) {
@@ -66,6 +84,21 @@ export function App() {
             <Route path="/contracts/:id" element={<Private><ContractDetail /></Private>} />
             <Route path="/reviews/evidence" element={<Private roles={OPS}><Evidence /></Private>} />
             <Route path="/payments" element={<Private roles={FIN}><Payments /></Private>} />
+            <Route path="/pool" element={<Private><Pool /></Private>} />
+            <Route path="/payouts" element={<Private roles={FIN}><Payouts /></Private>} />
+            <Route path="/admin/organisations" element={<Private roles={ADMIN}><Organisations /></Private>} />
+            <Route path="/admin/users" element={<Private roles={ADMIN}><Users /></Private>} />
+            <Route path="/admin/services" element={<Private roles={ADMIN}><Services /></Private>} />
+            <Route path="/admin/certifications" element={<Private roles={ADMIN}><Certifications /></Private>} />
+            <Route path="/admin/outcome-kinds" element={<Private roles={ADMIN}><OutcomeKinds /></Private>} />
+            <Route path="/admin/templates" element={<Private roles={ADMIN}><Templates /></Private>} />
+            <Route path="/admin/thresholds" element={<Private roles={ADMIN}><Thresholds /></Private>} />
+            <Route path="/reviews/outcomes" element={<Private roles={OPS}><Outcomes /></Private>} />
+            <Route path="/credentials" element={<Private roles={OPS}><Credentials /></Private>} />
+            <Route path="/audit" element={<Private roles={[...OPS, 'vendor_finance']}><Audit /></Private>} />
+            <Route path="/outbox" element={<Private roles={OPS}><Outbox /></Private>} />
+            <Route path="/cash-flow" element={<Private roles={FIN}><CashFlow /></Private>} />
+            <Route path="/statements" element={<Private roles={FIN}><Statements /></Private>} />
             <Route path="/statements/:party/:period" element={<Private><Statement /></Private>} />
             <Route path="/credentials/:id" element={<Private><Credential /></Private>} />
             <Route path="*" element={<Private><ErrorView status={404} /></Private>} />

@@ -1,12 +1,17 @@
 import {
+  AuditOutlined,
   BankOutlined,
   DashboardOutlined,
   FileProtectOutlined,
   FileTextOutlined,
+  IdcardOutlined,
   LogoutOutlined,
+  MailOutlined,
   MenuOutlined,
   ProfileOutlined,
   SafetyCertificateOutlined,
+  SettingOutlined,
+  ShopOutlined,
   TranslationOutlined,
   UserOutlined,
 } from '@ant-design/icons';
@@ -36,14 +41,38 @@ export function menuFor(me: Me, t: (k: string) => string): MenuProps['items'] {
     { key: '/', icon: <DashboardOutlined />, label: t('nav.today'), roles: OPS },
     { key: '/orders', icon: <ProfileOutlined />, label: t('nav.orders'), roles: EVERYONE },
     { key: '/contracts', icon: <FileTextOutlined />, label: t('nav.contracts'), roles: EVERYONE.filter((r) => r !== 'implementer') },
+    { key: '/pool', icon: <ShopOutlined />, label: t('nav.pool'), roles: OPS },
     {
       key: 'reviews', icon: <SafetyCertificateOutlined />, label: t('nav.reviews'), roles: OPS,
-      children: [{ key: '/reviews/evidence', label: t('nav.evidence'), roles: OPS }],
+      children: [
+        { key: '/reviews/evidence', label: t('nav.evidence'), roles: OPS },
+        { key: '/reviews/outcomes', label: t('nav.outcomes'), roles: OPS },
+      ],
     },
+    { key: '/credentials', icon: <IdcardOutlined />, label: t('nav.credentials'), roles: OPS },
     {
       key: 'finance', icon: <BankOutlined />, label: t('nav.finance'), roles: FIN,
-      children: [{ key: '/payments', label: t('nav.payments'), roles: FIN }],
+      children: [
+        { key: '/payments', label: t('nav.payments'), roles: FIN },
+        { key: '/payouts', label: t('nav.payouts'), roles: FIN },
+        { key: '/statements', label: t('nav.statements'), roles: FIN },
+        { key: '/cash-flow', label: t('nav.cashFlow'), roles: FIN },
+      ],
     },
+    {
+      key: 'admin', icon: <SettingOutlined />, label: t('nav.admin'), roles: ['platform_admin'],
+      children: [
+        { key: '/admin/organisations', label: t('nav.organisations'), roles: ['platform_admin'] },
+        { key: '/admin/users', label: t('nav.users'), roles: ['platform_admin'] },
+        { key: '/admin/services', label: t('nav.services'), roles: ['platform_admin'] },
+        { key: '/admin/certifications', label: t('nav.certifications'), roles: ['platform_admin'] },
+        { key: '/admin/outcome-kinds', label: t('nav.outcomeKinds'), roles: ['platform_admin'] },
+        { key: '/admin/templates', label: t('nav.templates'), roles: ['platform_admin'] },
+        { key: '/admin/thresholds', label: t('nav.thresholds'), roles: ['platform_admin'] },
+      ],
+    },
+    { key: '/audit', icon: <AuditOutlined />, label: t('nav.audit'), roles: [...OPS, 'vendor_finance'] },
+    { key: '/outbox', icon: <MailOutlined />, label: t('nav.outbox'), roles: OPS },
     { key: '/profile', icon: <UserOutlined />, label: t('nav.profile'), roles: EVERYONE },
   ];
   const build = (list: Entry[]): MenuProps['items'] =>
@@ -56,7 +85,7 @@ export function menuFor(me: Me, t: (k: string) => string): MenuProps['items'] {
 function selectedKey(path: string): string {
   if (path === '/') return '/';
   const first = '/' + (path.split('/')[1] ?? '');
-  return path.startsWith('/reviews/') ? path : first;
+  return path.startsWith('/reviews/') || path.startsWith('/admin/') ? path : first;
 }
 
 /** The frame of every signed-in page: the side menu on a desk, a drawer on a phone. */
@@ -82,7 +111,7 @@ export function Shell({ me, children }: { me: Me; children: ReactNode }) {
       mode="inline"
       theme={phone ? 'light' : 'dark'}
       selectedKeys={[selected]}
-      defaultOpenKeys={['reviews', 'finance']}
+      defaultOpenKeys={['reviews', 'finance', 'admin']}
       items={items}
       onClick={(e) => {
         setOpen(false);

@@ -1,11 +1,16 @@
-import { Flex, Input, Typography } from 'antd';
+import { App, Button, Drawer, Flex, Input, Typography } from 'antd';
 import type { TableColumnsType } from 'antd';
+import { useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useSearchParams } from 'react-router';
 import { api, ok, type Schemas } from '../api/client';
 import { CursorList, useCursorList } from '../components/CursorList';
 import { Page } from '../components/Page';
 import { date, money } from '../lib/format';
+import { useIsPhone } from '../lib/hooks';
+import { can, useMe } from '../lib/session';
+import { RegisterContract } from './RegisterContract';
 
 type Contract = Schemas['ContractView'];
 
@@ -14,6 +19,11 @@ export default function Contracts() {
   const navigate = useNavigate();
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? undefined;
+  const { message } = App.useApp();
+  const phone = useIsPhone();
+  const me = useMe();
+  const qc = useQueryClient();
+  const [open, setOpen] = useState(false);
   const query = useCursorList<Contract>(['contracts', q], (cursor) =>
     ok(api.GET('/api/v1/contracts', { params: { query: { q, cursor, limit: 50 } } })),
   );
@@ -27,7 +37,7 @@ export default function Contracts() {
     { title: t('contracts.term'), dataIndex: 'term_years', render: (n: number) => t('contracts.years', { n }) },
   ];
   return (
-    <Page title={t('contracts.title')}>
+    <Page title={t('contracts.title')} extra={can(me.data, 'contract', 'create') && <Button type="primary" onClick={() => setOpen(true)}>{t('contracts.register')}</Button>}>
       <Flex gap={8} wrap style={{ marginBottom: 16 }}>
         <Input.Search
           allowClear
@@ -57,6 +67,17 @@ export default function Contracts() {
           </Flex>
         )}
       />
+      <Drawer open={open} onClose={() => setOpen(false)} title={t('contracts.register')} size={phone ? '100%' : 720} destroyOnHidden>
+        <RegisterContract
+          onDone={(c) => {
+            void message.success(t('contracts.registered', { no: c.contract_no }));
+            void qc.invalidateQueries({ queryKey: ['contracts'] });
+            void qc.invalidateQueries({ queryKey: ['orders'] });
+            setOpen(false);
+            navigate(`/contracts/${c.id}`);
+          }}
+        />
+      </Drawer>
     </Page>
   );
 }

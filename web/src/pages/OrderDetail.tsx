@@ -8,6 +8,7 @@ import dayjs from 'dayjs';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
+import { fieldError } from '../lib/forms';
 import { api, ApiError, ok, type Schemas } from '../api/client';
 import { Loaded, Page } from '../components/Page';
 import { ScoreBars } from '../components/ScoreBars';
@@ -18,10 +19,6 @@ import { can, useMe } from '../lib/session';
 
 type Order = Schemas['OrderView'];
 
-/** An error of the park next to the form field it names. */
-function fieldError(error: unknown, field: string) {
-  return error instanceof ApiError && error.field === field ? { validateStatus: 'error' as const, help: error.message } : {};
-}
 
 function useOrderMutation<V>(id: number, fn: (v: V) => Promise<unknown>, done?: () => void) {
   const qc = useQueryClient();
@@ -311,7 +308,8 @@ export default function OrderDetail() {
                   <Descriptions.Item label={t('common.signer')}>{o.signer.name}</Descriptions.Item>
                   <Descriptions.Item label={t('common.deliverer')}>{o.deliverer?.name ?? '—'}</Descriptions.Item>
                   <Descriptions.Item label={t('contracts.contractNo')}>
-                    <Link to={`/contracts/${o.contract_id}`}>{t('common.view')}</Link>
+                    {/* An order's number is its contract's number and its line: HT2026000001-2. */}
+                    <Link to={`/contracts/${o.contract_id}`}>{o.order_no.replace(/-\d+$/, '')}</Link>
                   </Descriptions.Item>
                   <Descriptions.Item label={t('common.dueOn')}>{date(o.due_on)}</Descriptions.Item>
                   {o.assign_by && <Descriptions.Item label={t('orders.assignBy')}>{dateTime(o.assign_by)}</Descriptions.Item>}

@@ -5,6 +5,7 @@ import dayjs from 'dayjs';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
+import { fieldError } from '../lib/forms';
 import { api, ApiError, idempotencyKey, ok, type Schemas } from '../api/client';
 import { CursorList, useCursorList } from '../components/CursorList';
 import { EntriesTable } from '../components/MoneyTable';
@@ -15,9 +16,6 @@ import { useIsPhone, useLocalName } from '../lib/hooks';
 type Payment = Schemas['PaymentView'];
 type Form = { contract_id: number; line_no: number; stream: Schemas['StreamName']; year?: number; amount: string; received_on: dayjs.Dayjs; note?: string };
 
-function fieldError(error: unknown, field: string) {
-  return error instanceof ApiError && error.field === field ? { validateStatus: 'error' as const, help: error.message } : {};
-}
 
 /** Record a payment or a refund; the form holds one Idempotency-Key, so a double click records once. */
 function RecordPayment({ onDone }: { onDone: (p: Payment) => void }) {

@@ -22,10 +22,10 @@ export default function Today() {
     { key: 'overdue', to: '/orders?status=in_progress', tone: 'warn', count: () => ok(api.GET('/api/v1/milestones/overdue', { params: { query: { limit: CAP } } })) },
     { key: 'evidence', to: '/reviews/evidence', count: () => ok(api.GET('/api/v1/evidence', { params: { query: { status: 'submitted', limit: CAP } } })) },
     { key: 'published', to: '/orders?status=published', count: orders('published') },
-    { key: 'tenders', to: '/orders?status=published', count: () => ok(api.GET('/api/v1/subcontracts', { params: { query: { mode: 'tender', limit: CAP } } })) },
+    { key: 'tenders', to: '/pool', count: () => ok(api.GET('/api/v1/subcontracts', { params: { query: { mode: 'tender', limit: CAP } } })) },
     { key: 'inProgress', to: '/orders?status=in_progress', count: orders('in_progress') },
     { key: 'delivered', to: '/orders?status=delivered', count: orders('delivered') },
-    { key: 'outcomes', to: '/orders', count: () => ok(api.GET('/api/v1/outcomes', { params: { query: { status: 'reported', limit: CAP } } })) },
+    { key: 'outcomes', to: '/reviews/outcomes', count: () => ok(api.GET('/api/v1/outcomes', { params: { query: { status: 'reported', limit: CAP } } })) },
   ];
   const counts = useQueries({
     queries: tiles.map((tile) => ({ queryKey: ['today', tile.key], queryFn: tile.count, staleTime: 30_000 })),

@@ -24,3 +24,21 @@ test('finance records a payment once and sees its split', async ({ page, request
   await expect(page.getByText(note)).toHaveCount(1);
   expect(contract.id).toBeGreaterThan(0);
 });
+
+// Finance reviews the month's payout — approved by two people — and downloads the bank file.
+test('finance reviews a payout and downloads its bank file', async ({ page }) => {
+  await login(page, 'finance@vpark.demo');
+  await page.goto('/payouts');
+  await page.locator('.ant-table-row').first().click();
+  const drawer = page.locator('.ant-drawer');
+  await expect(drawer.getByText('已审批').first()).toBeVisible();
+  await expect(drawer.locator('.ant-table-row').first()).toBeVisible();
+  const download = page.waitForEvent('download');
+  await drawer.getByRole('button', { name: '银行付款文件' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/^payout-\d{4}-\d{2}\.csv$/);
+  // A second run of a paid period is refused with the park's reason beside the form.
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: '生成付款批次' }).click();
+  await expect(page.getByText(/ran already|已/).first()).toBeVisible();
+});

@@ -1,14 +1,38 @@
 import { expect, test } from '@playwright/test';
-import { freshContract, login } from './park';
+import { login } from './park';
 
-// Vendor ops, through the console only: Today → a new order → dispatch by recommendation →
-// publish another to the pool → verify evidence.
-test('ops dispatch by recommendation, publish to the pool, verify evidence', async ({ page, request }) => {
-  const contract = await freshContract(request);
-  const [first, second] = contract.orders;
+// Vendor ops, through the console only: register a contract → dispatch one of its orders by
+// recommendation → publish the other to the pool → verify evidence.
+test('ops register a contract, dispatch by recommendation, publish to the pool, verify evidence', async ({ page }) => {
   await login(page, 'ops@vpark.demo');
 
+  // Register a contract with two lines: two new orders.
+  await page.goto('/contracts');
+  await page.getByRole('button', { name: '登记合同' }).first().click();
+  const form = page.locator('.ant-drawer');
+  const pick = async (id: string, text: string, option: string | RegExp) => {
+    await form.locator(`#${id}`).click();
+    await form.locator(`#${id}`).fill(text);
+    await page.locator('.ant-select-item-option:visible').filter({ hasText: option }).first().click();
+  };
+  await pick('signer_id', '杭州直营', '云栖企服·杭州直营团队');
+  await pick('client_id', '数澜', '杭州数澜信息技术有限公司');
+  await form.locator('#first_year_amount').fill('100000.00');
+  await form.getByLabel('服务', { exact: true }).first().click();
+  await page.locator('.ant-select-item-option:visible').filter({ hasText: 'ERP 系统实施' }).click();
+  await form.getByLabel('金额', { exact: true }).first().fill('60000.00');
+  await form.getByRole('button', { name: '添加一行' }).click();
+  await form.getByLabel('服务', { exact: true }).nth(1).click();
+  await page.locator('.ant-select-item-option:visible').filter({ hasText: '税务筹划' }).click();
+  await form.getByLabel('金额', { exact: true }).nth(1).fill('40000.00');
+  await form.getByRole('button', { name: '登记合同' }).click();
+  await expect(page.getByText(/合同 HT\d+ 已登记/)).toBeVisible();
+  const orderLinks = page.locator('.ant-table-row a[href^="/orders/"]');
+  await expect(orderLinks).toHaveCount(2);
+  const [first, second] = await orderLinks.evaluateAll((as) => as.map((a) => Number(a.getAttribute('href')?.split('/').pop())));
+
   // Today counts what waits, each a link to the list behind it.
+  await page.goto('/');
   const tile = page.getByRole('link', { name: '待派单订单' });
   await expect(tile).toBeVisible();
   await tile.click();
