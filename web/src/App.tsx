@@ -60,10 +60,11 @@ function Private({ children, roles }: { children: ReactNode; roles?: Role[] }) {
   );
 }
 
-/** Home: ops and admins start on Today; everyone else on their orders. */
+/** Home: ops and admins start on Today, finance on payments, everyone else on their orders. */
 function Home() {
   const me = useMe();
-  return hasAny(me.data, OPS) ? <Today /> : <Navigate to="/orders" replace />;
+  if (hasAny(me.data, OPS)) return <Today />;
+  return <Navigate to={hasAny(me.data, ['vendor_finance']) ? '/payments' : '/orders'} replace />;
 }
 
 export function App() {

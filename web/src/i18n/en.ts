@@ -219,6 +219,7 @@ const en: Messages = {
   },
   money: {
     paid: 'Paid',
+    allocated: 'Allocated',
     payable: 'Payable',
     held: 'Held',
     released: 'Released',

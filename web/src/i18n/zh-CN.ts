@@ -219,6 +219,7 @@ const zh = {
   },
   money: {
     paid: '已收',
+    allocated: '分配',
     payable: '应付',
     held: '暂扣',
     released: '已释放',

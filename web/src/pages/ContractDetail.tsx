@@ -69,6 +69,8 @@ function MoneyCard({ contractId }: { contractId: number }) {
                     columns={[
                       { title: t('money.party'), dataIndex: 'party_name' },
                       { title: t('money.rate'), dataIndex: 'rate', className: 'num', render: (v?: string | null) => rate(v) },
+                      { title: t('money.allocated'), align: 'right', render: (_, x) => cell(x, x.allocated) },
+                      { title: t('balances.vendorRevenue'), align: 'right', render: (_, x) => (x.revenue === '0.00' ? '' : cell(x, x.revenue)) },
                       { title: t('money.payable'), align: 'right', render: (_, x) => cell(x, x.payable) },
                       { title: t('money.held'), align: 'right', render: (_, x) => cell(x, x.held) },
                       { title: t('money.released'), align: 'right', render: (_, x) => cell(x, x.released) },
