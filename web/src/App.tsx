@@ -34,6 +34,8 @@ const Outbox = lazy(() => import('./pages/Outbox'));
 const Credentials = lazy(() => import('./pages/Credentials'));
 const CashFlow = lazy(() => import('./pages/CashFlow'));
 const Statements = lazy(() => import('./pages/Statements'));
+const Balances = lazy(() => import('./pages/Balances'));
+const Overdue = lazy(() => import('./pages/Overdue'));
 const Services = lazy(() => import('./pages/Services'));
 const Certifications = lazy(() => import('./pages/Certifications'));
 const OutcomeKinds = lazy(() => import('./pages/Catalogs').then((m) => ({ default: m.OutcomeKinds })));
@@ -94,12 +96,14 @@ export function App() {
             <Route path="/admin/outcome-kinds" element={<Private roles={ADMIN}><OutcomeKinds /></Private>} />
             <Route path="/admin/templates" element={<Private roles={ADMIN}><Templates /></Private>} />
             <Route path="/admin/thresholds" element={<Private roles={ADMIN}><Thresholds /></Private>} />
+            <Route path="/overdue" element={<Private roles={OPS}><Overdue /></Private>} />
             <Route path="/reviews/outcomes" element={<Private roles={OPS}><Outcomes /></Private>} />
             <Route path="/credentials" element={<Private roles={OPS}><Credentials /></Private>} />
             <Route path="/audit" element={<Private roles={[...OPS, 'vendor_finance']}><Audit /></Private>} />
             <Route path="/outbox" element={<Private roles={OPS}><Outbox /></Private>} />
             <Route path="/cash-flow" element={<Private roles={FIN}><CashFlow /></Private>} />
             <Route path="/statements" element={<Private roles={FIN}><Statements /></Private>} />
+            <Route path="/balances" element={<Private roles={FIN}><Balances /></Private>} />
             <Route path="/statements/:party/:period" element={<Private><Statement /></Private>} />
             <Route path="/credentials/:id" element={<Private><Credential /></Private>} />
             <Route path="*" element={<Private><ErrorView status={404} /></Private>} />

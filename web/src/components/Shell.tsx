@@ -55,6 +55,7 @@ export function menuFor(me: Me, t: (k: string) => string): MenuProps['items'] {
       children: [
         { key: '/payments', label: t('nav.payments'), roles: FIN },
         { key: '/payouts', label: t('nav.payouts'), roles: FIN },
+        { key: '/balances', label: t('nav.balances'), roles: FIN },
         { key: '/statements', label: t('nav.statements'), roles: FIN },
         { key: '/cash-flow', label: t('nav.cashFlow'), roles: FIN },
       ],

@@ -326,6 +326,8 @@ const en: Messages = {
   audit: { title: 'Audit trail', actor: 'Actor', action: 'Action', resource: 'Record', at: 'When', resourceKind: 'Record kind', resourceId: 'Record id' },
   outbox: { title: 'E-mail outbox', recipient: 'Recipient', template: 'Template', attempts: 'Attempts', lastError: 'Last error', retry: 'Send again', retried: 'Queued again', sentAt: 'Sent', statuses: { pending: 'Pending', sending: 'Sending', sent: 'Sent', dead: 'Failed' } },
   creds: {
+    record: 'Record a credential',
+    recorded: 'Credential recorded',
     title: 'Credentials',
     holder: 'Holder',
     certification: 'Certification',
@@ -409,6 +411,7 @@ const en: Messages = {
     minSuccess: 'Minimum success rate',
     created: '{{name}} created',
   },
+  overdue: { title: 'Overdue milestones', milestone: 'Milestone', late: 'Late by', days: '{{n}} days late' },
   credential: { title: 'Credential', holder: 'Holder', expiresOn: 'Expires on', progress: 'Progress' },
 };
 

@@ -326,6 +326,8 @@ const zh = {
   audit: { title: '审计日志', actor: '操作人', action: '动作', resource: '对象', at: '时间', resourceKind: '对象类型', resourceId: '对象编号' },
   outbox: { title: '邮件发件箱', recipient: '收件人', template: '模板', attempts: '尝试次数', lastError: '最近错误', retry: '重新发送', retried: '已重新排队', sentAt: '发送时间', statuses: { pending: '待发送', sending: '发送中', sent: '已发送', dead: '发送失败' } },
   creds: {
+    record: '登记证书',
+    recorded: '证书已登记',
     title: '资质证书',
     holder: '持有人',
     certification: '认证',
@@ -409,6 +411,7 @@ const zh = {
     minSuccess: '最低成功率',
     created: '已创建 {{name}}',
   },
+  overdue: { title: '逾期里程碑', milestone: '里程碑', late: '逾期', days: '逾期 {{n}} 天' },
   credential: { title: '资质证书', holder: '持有人', expiresOn: '到期日', progress: '进度' },
 };
 

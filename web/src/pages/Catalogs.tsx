@@ -10,11 +10,16 @@ import { CursorList, useCursorList } from '../components/CursorList';
 import { Loaded, Page } from '../components/Page';
 import { TONE } from '../components/Status';
 import { WideTable } from '../components/WideTable';
-import { money, rate } from '../lib/format';
+import { percentToRate, rate } from '../lib/format';
 import { fieldError, formError } from '../lib/forms';
 import { useIsPhone, useLocalName } from '../lib/hooks';
 
 type Kind = Schemas['OutcomeKindView'];
+
+/** A rate as typed in percent ("40") and back ("0.40"). */
+const percent = (v?: string | null) => (v ? rate(v).replace('%', '') : '');
+const fraction = (v?: string) => (v && v.trim() ? percentToRate(v) : null);
+
 
 export function OutcomeKinds() {
   const { t } = useTranslation();
@@ -60,34 +65,73 @@ export function OutcomeKinds() {
   );
 }
 
+type Template = Schemas['AgreementTemplateView'];
+
+/** One template: its rules as a table, each rule's rate editable in percent; saved as a new version. */
+function TemplateCard({ tpl }: { tpl: Template }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const qc = useQueryClient();
+  const localName = useLocalName();
+  const [rates, setRates] = useState<string[]>(() => tpl.rules.map((r) => percent(r.rate)));
+  const save = useMutation({
+    mutationFn: () =>
+      ok(
+        api.PUT('/api/v1/agreement-templates/{code}', {
+          params: { path: { code: tpl.code } },
+          body: {
+            name_zh: tpl.name_zh,
+            name_en: tpl.name_en,
+            rules: tpl.rules.map((r, i) => ({ ...r, rate: r.rate == null && !rates[i] ? null : fraction(rates[i]) })),
+            tiers: tpl.tiers,
+          },
+        }),
+      ),
+    onSuccess: () => { void qc.invalidateQueries({ queryKey: ['agreement-templates'] }); void message.success(t('common.saved')); },
+  });
+  return (
+    <Card size="small" title={`${localName(tpl)} · ${tpl.code} · ${t('catalog.version')} ${tpl.version}`} extra={<Button size="small" type="primary" loading={save.isPending} onClick={() => save.mutate()}>{t('common.save')}</Button>}>
+      {save.error && <Alert type="error" showIcon title={save.error.message} style={{ marginBottom: 12 }} />}
+      <WideTable
+        label={t('catalog.rules')}
+        size="small"
+        pagination={false}
+        rowKey={(_, i) => String(i)}
+        dataSource={tpl.rules}
+        columns={[
+          { title: '#', render: (_, _r, i) => i + 1, width: 48 },
+          { title: t('money.stream'), dataIndex: 'stream' },
+          { title: t('catalog.beneficiary'), dataIndex: 'beneficiary' },
+          { title: t('catalog.basis'), dataIndex: 'basis' },
+          {
+            title: `${t('catalog.rate')} (%)`,
+            render: (_, r, i) =>
+              r.rate == null ? '—' : (
+                <Input
+                  aria-label={`${t('catalog.rate')} #${i + 1}`}
+                  value={rates[i]}
+                  suffix="%"
+                  style={{ width: 110 }}
+                  onChange={(e) => setRates((old) => old.map((x, j) => (j === i ? e.target.value : x)))}
+                />
+              ),
+          },
+          { title: t('catalog.held'), dataIndex: 'held_until_acceptance', render: (v?: boolean | null) => (v ? t('common.yes') : t('common.no')) },
+        ]}
+      />
+    </Card>
+  );
+}
+
 export function Templates() {
   const { t } = useTranslation();
-  const localName = useLocalName();
   const list = useQuery({ queryKey: ['agreement-templates'], queryFn: () => ok(api.GET('/api/v1/agreement-templates', {})) });
   return (
     <Page title={t('catalog.templates')}>
       <Loaded query={list}>
         {(l) => (
           <Flex vertical gap={16}>
-            {l.items.map((tpl) => (
-              <Card key={tpl.code} size="small" title={`${localName(tpl)} · ${tpl.code} · ${t('catalog.version')} ${tpl.version}`}>
-                <WideTable
-                  label={t('catalog.rules')}
-                  size="small"
-                  pagination={false}
-                  rowKey={(_, i) => String(i)}
-                  dataSource={tpl.rules}
-                  columns={[
-                    { title: '#', render: (_, _r, i) => i + 1, width: 48 },
-                    { title: t('money.stream'), dataIndex: 'stream' },
-                    { title: t('catalog.beneficiary'), dataIndex: 'beneficiary' },
-                    { title: t('catalog.basis'), dataIndex: 'basis' },
-                    { title: t('catalog.rate'), dataIndex: 'rate', className: 'num', render: (v?: string | null) => rate(v) },
-                    { title: t('catalog.held'), dataIndex: 'held_until_acceptance', render: (v?: boolean | null) => (v ? t('common.yes') : t('common.no')) },
-                  ]}
-                />
-              </Card>
-            ))}
+            {l.items.map((tpl) => <TemplateCard key={`${tpl.code}-${tpl.version}`} tpl={tpl} />)}
           </Flex>
         )}
       </Loaded>
@@ -95,29 +139,85 @@ export function Templates() {
   );
 }
 
+type ThresholdForm = {
+  items: {
+    tier: Schemas['TierName'];
+    min_revenue: string;
+    min_valid_credentials: number;
+    min_quality?: string | null;
+    on_time?: string;
+    dispute?: string;
+    success?: string;
+  }[];
+};
+
+
+/** The tier thresholds, edited as a person reads them: amounts in yuan, rates in percent. */
 export function Thresholds() {
   const { t } = useTranslation();
+  const { message } = App.useApp();
+  const qc = useQueryClient();
   const list = useQuery({ queryKey: ['tier-thresholds'], queryFn: () => ok(api.GET('/api/v1/tier-thresholds', {})) });
+  const save = useMutation({
+    mutationFn: (v: ThresholdForm) =>
+      ok(
+        api.PUT('/api/v1/tier-thresholds', {
+          body: {
+            items: v.items.map((r) => ({
+              tier: r.tier,
+              min_revenue: r.min_revenue.trim(),
+              min_valid_credentials: r.min_valid_credentials,
+              min_quality: r.min_quality?.trim() || null,
+              min_on_time_rate: fraction(r.on_time),
+              max_dispute_rate: fraction(r.dispute),
+              min_success_rate: fraction(r.success),
+            })),
+          },
+        }),
+      ),
+    onSuccess: () => { void qc.invalidateQueries({ queryKey: ['tier-thresholds'] }); void message.success(t('common.saved')); },
+  });
   return (
     <Page title={t('catalog.thresholds')}>
       <Loaded query={list}>
         {(l) => (
-          <WideTable
-            label={t('catalog.thresholds')}
-            size="middle"
-            pagination={false}
-            rowKey="tier"
-            dataSource={l.items}
-            columns={[
-              { title: t('admin.tier'), render: (_, r) => <Typography.Text strong>{t(`admin.tiers.${r.tier}`)}</Typography.Text> },
-              { title: t('catalog.minRevenue'), className: 'num', align: 'right', render: (_, r) => money(r.min_revenue) },
-              { title: t('catalog.minCredentials'), dataIndex: 'min_valid_credentials', className: 'num' },
-              { title: t('catalog.minQuality'), dataIndex: 'min_quality', className: 'num', render: (v?: string | null) => v ?? '—' },
-              { title: t('catalog.minOnTime'), dataIndex: 'min_on_time_rate', className: 'num', render: (v?: string | null) => rate(v) },
-              { title: t('catalog.maxDispute'), dataIndex: 'max_dispute_rate', className: 'num', render: (v?: string | null) => rate(v) },
-              { title: t('catalog.minSuccess'), dataIndex: 'min_success_rate', className: 'num', render: (v?: string | null) => rate(v) },
-            ]}
-          />
+          <Form<ThresholdForm>
+            layout="vertical"
+            initialValues={{
+              items: l.items.map((r) => ({
+                tier: r.tier,
+                min_revenue: r.min_revenue,
+                min_valid_credentials: r.min_valid_credentials,
+                min_quality: r.min_quality,
+                on_time: percent(r.min_on_time_rate),
+                dispute: percent(r.max_dispute_rate),
+                success: percent(r.min_success_rate),
+              })),
+            }}
+            onFinish={(v) => save.mutate({ items: v.items.map((r, i) => ({ ...r, tier: l.items[i]?.tier ?? r.tier })) })}
+          >
+            <Form.List name="items">
+              {(fields) =>
+                fields.map((f) => {
+                  const tier = l.items[f.name]?.tier;
+                  return (
+                    <Card key={f.key} size="small" title={tier ? t(`admin.tiers.${tier}`) : ''} style={{ marginBottom: 12 }}>
+                      <Flex gap={12} wrap>
+                        <Form.Item name={[f.name, 'min_revenue']} label={t('catalog.minRevenue')} rules={[{ required: true, pattern: /^\d+(\.\d{1,2})?$/ }]}><Input prefix="¥" style={{ width: 160 }} /></Form.Item>
+                        <Form.Item name={[f.name, 'min_valid_credentials']} label={t('catalog.minCredentials')} rules={[{ required: true }]}><InputNumber min={0} style={{ width: 120 }} /></Form.Item>
+                        <Form.Item name={[f.name, 'min_quality']} label={t('catalog.minQuality')}><Input style={{ width: 100 }} placeholder="4.00" /></Form.Item>
+                        <Form.Item name={[f.name, 'on_time']} label={`${t('catalog.minOnTime')} (%)`}><Input suffix="%" style={{ width: 110 }} /></Form.Item>
+                        <Form.Item name={[f.name, 'dispute']} label={`${t('catalog.maxDispute')} (%)`}><Input suffix="%" style={{ width: 110 }} /></Form.Item>
+                        <Form.Item name={[f.name, 'success']} label={`${t('catalog.minSuccess')} (%)`}><Input suffix="%" style={{ width: 110 }} /></Form.Item>
+                      </Flex>
+                    </Card>
+                  );
+                })
+              }
+            </Form.List>
+            {save.error && <Alert type="error" showIcon title={save.error.message} style={{ marginBottom: 12 }} />}
+            <Button type="primary" htmlType="submit" loading={save.isPending}>{t('common.save')}</Button>
+          </Form>
         )}
       </Loaded>
     </Page>

@@ -1,10 +1,12 @@
-import { Flex, Input, Select, Typography } from 'antd';
+import { DatePicker, Flex, Input, Select, Typography } from 'antd';
+import dayjs from 'dayjs';
 import type { TableColumnsType } from 'antd';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useSearchParams } from 'react-router';
 import { api, ok, type Schemas } from '../api/client';
 import type { paths } from '../api/schema';
 import { CursorList, useCursorList } from '../components/CursorList';
+import { OrgPicker } from '../components/OrgPicker';
 import { Page } from '../components/Page';
 import { OrderStatus } from '../components/Status';
 import { date } from '../lib/format';
@@ -25,14 +27,20 @@ export default function Orders() {
   const status = (params.get('status') as Status | null) ?? undefined;
   const region = (params.get('region') as Region | null) ?? undefined;
   const q = params.get('q') ?? undefined;
+  const num = (k: string) => (params.get(k) && Number.isSafeInteger(Number(params.get(k))) ? Number(params.get(k)) : undefined);
+  const signer_id = num('signer_id');
+  const client_id = num('client_id');
+  const deliverer_id = num('deliverer_id');
+  const due_from = params.get('due_from') ?? undefined;
+  const due_to = params.get('due_to') ?? undefined;
   const set = (k: string, v: string | undefined) => {
     const next = new URLSearchParams(params);
     if (v) next.set(k, v);
     else next.delete(k);
     setParams(next, { replace: true });
   };
-  const query = useCursorList<Order>(['orders', status, region, q], (cursor) =>
-    ok(api.GET('/api/v1/orders', { params: { query: { status, region, q, cursor, limit: 50 } } })),
+  const query = useCursorList<Order>(['orders', status, region, q, signer_id, client_id, deliverer_id, due_from, due_to], (cursor) =>
+    ok(api.GET('/api/v1/orders', { params: { query: { status, region, q, signer_id, client_id, deliverer_id, due_from, due_to, cursor, limit: 50 } } })),
   );
   const columns: TableColumnsType<Order> = [
     { title: t('orders.orderNo'), dataIndex: 'order_no', render: (v: string) => <Typography.Text strong>{v}</Typography.Text> },
@@ -73,6 +81,25 @@ export default function Orders() {
           style={{ width: 160 }}
           onChange={(v?: string) => set('region', v)}
           options={(ref.data?.regions ?? []).map((r) => ({ value: r.code, label: localName(r) }))}
+        />
+        <OrgPicker allowClear value={signer_id} onChange={(v) => set('signer_id', v ? String(v) : undefined)} placeholder={t('common.signer')} style={{ width: 200 }} />
+        <OrgPicker allowClear kind="client" value={client_id} onChange={(v) => set('client_id', v ? String(v) : undefined)} placeholder={t('common.client')} style={{ width: 200 }} />
+        <OrgPicker allowClear value={deliverer_id} onChange={(v) => set('deliverer_id', v ? String(v) : undefined)} placeholder={t('common.deliverer')} style={{ width: 200 }} />
+        <DatePicker.RangePicker
+          aria-label={t('common.dueOn')}
+          placeholder={[t('common.dueOn'), t('common.dueOn')]}
+          value={due_from && due_to ? [dayjs(due_from), dayjs(due_to)] : null}
+          onChange={(r) => {
+            const next = new URLSearchParams(params);
+            if (r?.[0] && r[1]) {
+              next.set('due_from', r[0].format('YYYY-MM-DD'));
+              next.set('due_to', r[1].format('YYYY-MM-DD'));
+            } else {
+              next.delete('due_from');
+              next.delete('due_to');
+            }
+            setParams(next, { replace: true });
+          }}
         />
       </Flex>
       <CursorList<Order>

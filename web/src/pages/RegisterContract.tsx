@@ -91,6 +91,7 @@ export function RegisterContract({ onDone }: { onDone: (c: Schemas['ContractView
                 <Space key={f.key} align="baseline" style={{ display: 'flex', flexWrap: 'wrap' }}>
                   <Form.Item name={[f.name, 'service']} rules={[{ required: true, message: t('contracts.serviceRule') }]} style={{ minWidth: 220 }}>
                     <Select
+                      showSearch={{ optionFilterProp: 'label' }}
                       aria-label={t('common.service')}
                       placeholder={t('common.service')}
                       loading={services.isPending}

@@ -19,7 +19,7 @@ export default function Today() {
   const tiles: Tile[] = [
     { key: 'newOrders', to: '/orders?status=new', count: orders('new') },
     { key: 'disputed', to: '/orders?status=disputed', tone: 'bad', count: orders('disputed') },
-    { key: 'overdue', to: '/orders?status=in_progress', tone: 'warn', count: () => ok(api.GET('/api/v1/milestones/overdue', { params: { query: { limit: CAP } } })) },
+    { key: 'overdue', to: '/overdue', tone: 'warn', count: () => ok(api.GET('/api/v1/milestones/overdue', { params: { query: { limit: CAP } } })) },
     { key: 'evidence', to: '/reviews/evidence', count: () => ok(api.GET('/api/v1/evidence', { params: { query: { status: 'submitted', limit: CAP } } })) },
     { key: 'published', to: '/orders?status=published', count: orders('published') },
     { key: 'tenders', to: '/pool', count: () => ok(api.GET('/api/v1/subcontracts', { params: { query: { mode: 'tender', limit: CAP } } })) },

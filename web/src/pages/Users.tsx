@@ -33,7 +33,7 @@ function Invite({ onDone }: { onDone: (u: User) => void }) {
         <Input />
       </Form.Item>
       <Form.Item name="roles" label={t('admin.roles')} rules={[{ required: true }]} {...fieldError(create.error, 'roles')}>
-        <Select mode="multiple" options={ROLES.map((r) => ({ value: r, label: t(`role.${r}`) }))} />
+        <Select mode="multiple" showSearch={{ optionFilterProp: 'label' }} options={ROLES.map((r) => ({ value: r, label: t(`role.${r}`) }))} />
       </Form.Item>
       <Form.Item name="locale" label={t('common.language')}>
         <Select options={[{ value: 'zh-CN', label: '中文' }, { value: 'en', label: 'English' }]} />
@@ -114,7 +114,7 @@ export default function Users() {
         <Invite onDone={(u) => { void message.success(t('admin.invited', { email: u.email })); refresh(); setOpen(false); }} />
       </Drawer>
       <Modal open={editing !== null} title={`${t('admin.editRoles')} · ${editing?.display_name ?? ''}`} onCancel={() => setEditing(null)} onOk={() => editing && setUserRoles.mutate({ id: editing.id, roles })} confirmLoading={setUserRoles.isPending} okText={t('common.save')} cancelText={t('common.cancel')}>
-        <Select mode="multiple" style={{ width: '100%' }} value={roles} onChange={setRoles} aria-label={t('admin.roles')} options={ROLES.map((r) => ({ value: r, label: t(`role.${r}`) }))} />
+        <Select mode="multiple" showSearch={{ optionFilterProp: 'label' }} style={{ width: '100%' }} value={roles} onChange={setRoles} aria-label={t('admin.roles')} options={ROLES.map((r) => ({ value: r, label: t(`role.${r}`) }))} />
       </Modal>
     </Page>
   );

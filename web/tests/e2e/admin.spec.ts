@@ -33,14 +33,17 @@ test('admin creates a partner and its administrator, who accepts the invitation'
   const invite = page.locator('.ant-drawer');
   await invite.locator('#org_id').click();
   await invite.locator('#org_id').fill(String(stamp));
-  await expect(page.locator('.ant-select-item-option:visible')).toHaveText([orgName]);
-  await page.locator('.ant-select-item-option:visible').filter({ hasText: orgName }).click();
+  await expect(page.locator('.ant-select-item-option-active:visible').last()).toContainText(orgName);
+  await page.keyboard.press('Enter');
   await expect(invite.locator('.ant-select-content', { hasText: orgName })).toBeVisible();
   await invite.locator('#email').fill(email);
   await invite.locator('#display_name').fill('测试管理员');
   await invite.locator('#roles').click();
-  await page.locator('.ant-select-item-option:visible').filter({ hasText: '合作渠道管理员' }).click();
+  await invite.locator('#roles').fill('合作渠道管理员');
+  await expect(page.locator('.ant-select-item-option-active:visible').last()).toContainText('合作渠道管理员');
+  await page.keyboard.press('Enter');
   await page.keyboard.press('Escape');
+  await expect(invite.locator('.ant-select-selection-item', { hasText: '合作渠道管理员' })).toBeVisible();
   await invite.getByRole('button', { name: '邀请用户' }).click();
   await expect(page.getByText(`邀请邮件已发送给 ${email}`)).toBeVisible();
 

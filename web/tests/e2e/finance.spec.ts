@@ -9,8 +9,10 @@ test('finance records a payment once and sees its split', async ({ page, request
   await page.getByRole('button', { name: '登记收款' }).first().click();
   const drawer = page.locator('.ant-drawer');
   await drawer.locator('#contract_id').click();
-  await drawer.locator('#contract_id').fill('HT');
-  await page.locator('.ant-select-item-option').filter({ hasText: /杭州数澜/ }).first().click();
+  await drawer.locator('#contract_id').fill('数澜');
+  await expect(page.locator('.ant-select-item-option-active:visible').last()).toContainText('杭州数澜');
+  await page.keyboard.press('Enter');
+  await expect(drawer.locator('.ant-select-content', { hasText: '杭州数澜' }).first()).toBeVisible();
   const note = `e2e ${Date.now()}`;
   await drawer.locator('#amount').fill('12000.00');
   await drawer.locator('#note').fill(note);

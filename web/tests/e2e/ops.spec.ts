@@ -1,29 +1,49 @@
 import { expect, test } from '@playwright/test';
-import { login } from './park';
+import { apiToken, login } from './park';
 
 // Vendor ops, through the console only: register a contract → dispatch one of its orders by
 // recommendation → publish the other to the pool → verify evidence.
-test('ops register a contract, dispatch by recommendation, publish to the pool, verify evidence', async ({ page }) => {
+test('ops register a contract, dispatch by recommendation, publish to the pool, verify evidence', async ({ page, request }) => {
+  // An implementer's training hours waiting for review (the queue this journey ends on).
+  const token = await apiToken(request, 'ops@vpark.demo');
+  const headers = { Authorization: `Bearer ${token}` };
+  const creds = await (await request.get('/api/v1/credentials?status=in_progress&limit=1', { headers })).json();
+  const credential = (creds as { items: { id: number }[] }).items[0]?.id;
+  expect(credential, 'the demo park has a credential in progress').toBeTruthy();
+  const submitted = await request.post(`/api/v1/credentials/${credential}/evidence`, {
+    headers,
+    data: { kind: 'training', title: '实施方法论培训', taken_on: new Date().toISOString().slice(0, 10), training_hours: 8 },
+  });
+  expect(submitted.status(), await submitted.text()).toBe(201);
   await login(page, 'ops@vpark.demo');
 
   // Register a contract with two lines: two new orders.
   await page.goto('/contracts');
   await page.getByRole('button', { name: '登记合同' }).first().click();
   const form = page.locator('.ant-drawer');
-  const pick = async (id: string, text: string, option: string | RegExp) => {
+  // Type into a search select, wait until the park's answer is the active option, take it with Enter.
+  const pick = async (id: string, text: string, option: string) => {
     await form.locator(`#${id}`).click();
     await form.locator(`#${id}`).fill(text);
-    await page.locator('.ant-select-item-option:visible').filter({ hasText: option }).first().click();
+    await expect(page.locator('.ant-select-item-option-active:visible').last()).toContainText(option);
+    await page.keyboard.press('Enter');
+    await expect(form.locator('.ant-select-content', { hasText: option }).first()).toBeVisible();
   };
   await pick('signer_id', '杭州直营', '云栖企服·杭州直营团队');
   await pick('client_id', '数澜', '杭州数澜信息技术有限公司');
   await form.locator('#first_year_amount').fill('100000.00');
-  await form.getByLabel('服务', { exact: true }).first().click();
-  await page.locator('.ant-select-item-option:visible').filter({ hasText: 'ERP 系统实施' }).click();
+  const service = async (i: number, text: string) => {
+    const field = form.getByLabel('服务', { exact: true }).nth(i);
+    await field.click();
+    await field.fill(text);
+    await expect(page.locator('.ant-select-item-option-active:visible').last()).toContainText(text);
+    await page.keyboard.press('Enter');
+    await expect(form.locator('.ant-select-content', { hasText: text }).first()).toBeVisible();
+  };
+  await service(0, 'ERP 系统实施');
   await form.getByLabel('金额', { exact: true }).first().fill('60000.00');
   await form.getByRole('button', { name: '添加一行' }).click();
-  await form.getByLabel('服务', { exact: true }).nth(1).click();
-  await page.locator('.ant-select-item-option:visible').filter({ hasText: '税务筹划' }).click();
+  await service(1, '税务筹划');
   await form.getByLabel('金额', { exact: true }).nth(1).fill('40000.00');
   await form.getByRole('button', { name: '登记合同' }).click();
   await expect(page.getByText(/合同 HT\d+ 已登记/)).toBeVisible();

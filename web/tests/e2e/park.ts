@@ -1,6 +1,6 @@
 // Helpers of the browser tests: signing in through the login page, the park's API for set-up,
 // the e-mails the park wrote as files.
-import { expect, type APIRequestContext, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -66,4 +66,16 @@ export async function mailTo(to: string, needle: string): Promise<string> {
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`no e-mail to ${to} containing ${needle}`);
+}
+
+/**
+ * Chooses in an antd select as a keyboard user does: type, wait until the wanted option is the
+ * active one (remote searches answer late), take it with Enter. Clicking an option that is
+ * re-rendering under the pointer is what makes such tests flaky.
+ */
+export async function choose(page: Page, field: Locator, text: string, shown: string = text) {
+  await field.click();
+  await field.fill(text);
+  await expect(page.locator('.ant-select-item-option-active:visible').last()).toContainText(shown);
+  await page.keyboard.press('Enter');
 }

@@ -45,6 +45,7 @@ for (const locale of ['zh-CN', 'en'] as const) {
       ['/contracts/1', 'contract'],
       ['/reviews/evidence', 'evidence'],
       ['/reviews/outcomes', 'outcomes'],
+      ['/overdue', 'overdue'],
       ['/pool', 'pool'],
       ['/credentials', 'credentials'],
       ['/audit', 'audit'],
@@ -73,7 +74,7 @@ for (const locale of ['zh-CN', 'en'] as const) {
 
     await login(page, 'finance@vpark.demo');
     await setLanguage(page, locale);
-    for (const path of ['/payments', '/payouts', '/statements', '/cash-flow', '/contracts/1']) {
+    for (const path of ['/payments', '/payouts', '/balances', '/statements', '/cash-flow', '/contracts/1']) {
       await page.goto(path);
       await check(page, `${locale} ${path}`);
     }
