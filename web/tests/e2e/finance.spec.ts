@@ -44,3 +44,16 @@ test('finance reviews a payout and downloads its bank file', async ({ page }) =>
   await page.getByRole('button', { name: '生成付款批次' }).click();
   await expect(page.getByText(/ran already|已/).first()).toBeVisible();
 });
+
+// Finance opens this month's statements and downloads one as CSV.
+test('finance downloads a statement', async ({ page }) => {
+  await login(page, 'finance@vpark.demo');
+  await page.goto('/statements');
+  await page.locator('.ant-table-row a').first().click();
+  await expect(page).toHaveURL(/\/statements\/\d+\/\d{4}-\d{2}$/);
+  await expect(page.getByText('期末余额').first()).toBeVisible();
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: '下载 CSV' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/^statement-\d+-\d{4}-\d{2}\.csv$/);
+});
