@@ -36,6 +36,8 @@ const CashFlow = lazy(() => import('./pages/CashFlow'));
 const Statements = lazy(() => import('./pages/Statements'));
 const Balances = lazy(() => import('./pages/Balances'));
 const Overdue = lazy(() => import('./pages/Overdue'));
+const Outcome = lazy(() => import('./pages/Outcome'));
+const Scorecard = lazy(() => import('./pages/Scorecard'));
 const Services = lazy(() => import('./pages/Services'));
 const Certifications = lazy(() => import('./pages/Certifications'));
 const OutcomeKinds = lazy(() => import('./pages/Catalogs').then((m) => ({ default: m.OutcomeKinds })));
@@ -105,6 +107,8 @@ export function App() {
             <Route path="/statements" element={<Private roles={FIN}><Statements /></Private>} />
             <Route path="/balances" element={<Private roles={FIN}><Balances /></Private>} />
             <Route path="/statements/:party/:period" element={<Private><Statement /></Private>} />
+            <Route path="/outcomes/:id" element={<Private><Outcome /></Private>} />
+            <Route path="/scorecard" element={<Private><Scorecard /></Private>} />
             <Route path="/credentials/:id" element={<Private><Credential /></Private>} />
             <Route path="*" element={<Private><ErrorView status={404} /></Private>} />
           </Routes>

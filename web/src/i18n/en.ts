@@ -412,6 +412,19 @@ const en: Messages = {
     created: '{{name}} created',
   },
   overdue: { title: 'Overdue milestones', milestone: 'Milestone', late: 'Late by', days: '{{n}} days late' },
+  scorecard: {
+    title: 'Scorecard',
+    current: 'Current tier',
+    reached: 'Reached this period',
+    next: 'Next tier',
+    misses: 'What the next tier still needs',
+    revenue: 'Revenue',
+    quality: 'Quality score',
+    onTime: 'On-time rate',
+    disputeRate: 'Dispute rate',
+    successRate: 'Success rate',
+    none: 'The highest tier is reached',
+  },
   credential: { title: 'Credential', holder: 'Holder', expiresOn: 'Expires on', progress: 'Progress' },
 };
 

@@ -412,6 +412,19 @@ const zh = {
     created: '已创建 {{name}}',
   },
   overdue: { title: '逾期里程碑', milestone: '里程碑', late: '逾期', days: '逾期 {{n}} 天' },
+  scorecard: {
+    title: '成长记分卡',
+    current: '当前等级',
+    reached: '本期达到',
+    next: '下一等级',
+    misses: '距下一等级还差',
+    revenue: '营收',
+    quality: '质量分',
+    onTime: '准时率',
+    disputeRate: '争议率',
+    successRate: '成功率',
+    none: '已达到最高等级',
+  },
   credential: { title: '资质证书', holder: '持有人', expiresOn: '到期日', progress: '进度' },
 };
 

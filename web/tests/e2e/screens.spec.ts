@@ -51,6 +51,8 @@ for (const locale of ['zh-CN', 'en'] as const) {
       ['/audit', 'audit'],
       ['/outbox', 'outbox'],
       ['/credentials/1', 'credential'],
+      ['/outcomes/1', 'outcome'],
+      ['/scorecard', 'scorecard'],
       ['/profile', 'profile'],
       ['/no-such-page', 'not-found'],
     ];
